@@ -1,0 +1,50 @@
+"""Reporting of genai-otel's own bugs: once loudly, then quietly, never into the host application.
+
+Every place where our code runs inside a client call catches its own exceptions and hands them
+here. The first failure at a site is logged at WARNING with its traceback; repeats go to DEBUG, so
+a bug that fires on every call cannot flood the application's logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+logger = logging.getLogger("genai_otel")
+
+_reported_sites: set[str] = set()
+_lock = threading.Lock()
+
+
+def report_internal_error(site: str) -> None:
+    """Log the exception being handled as an internal genai-otel error at ``site``.
+
+    Call only from inside an ``except`` block. Never raises.
+    """
+    try:
+        with _lock:
+            first = site not in _reported_sites
+            _reported_sites.add(site)
+        if first:
+            logger.warning(
+                "genai-otel: internal error in %s; the client call goes on uninstrumented "
+                "where needed (reported once per site, later ones at DEBUG)",
+                site,
+                exc_info=True,
+            )
+        else:
+            logger.debug("genai-otel: internal error in %s", site, exc_info=True)
+    except Exception:  # logging itself failed: nothing more we can safely do
+        pass
+
+
+_warned_settings: set[str] = set()
+
+
+def warn_setting_once(key: str, message: str) -> None:
+    """Warn about a bad configuration value once per ``key`` (usually the setting's name)."""
+    with _lock:
+        if key in _warned_settings:
+            return
+        _warned_settings.add(key)
+    logger.warning("genai-otel: %s", message)

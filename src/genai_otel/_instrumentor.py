@@ -1,0 +1,74 @@
+"""Shared machinery of genai-otel's instrumentors: a table of patches, applied and restored."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Collection, Iterable
+from typing import Any, NamedTuple
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+from genai_otel.recording import Recorder
+from genai_otel.wrappers import Wrapper
+
+logger = logging.getLogger("genai_otel")
+
+
+class Patch(NamedTuple):
+    """Wrap ``module.owner.attribute`` with ``wrapper``; targets missing in older clients are skipped."""
+
+    module: str
+    owner: str
+    attribute: str
+    wrapper: Wrapper
+
+
+class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base for our instrumentors: subclasses list their patches; this applies and restores them."""
+
+    _instruments: Collection[str] = ()
+    _recorder_name = "genai_otel"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not hasattr(self, "_applied"):
+            self._applied: list[tuple[Any, str, Any]] = []
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self._instruments
+
+    def _patches(self, recorder: Recorder, **kwargs: Any) -> Iterable[Patch]:
+        raise NotImplementedError
+
+    def _instrument(self, **kwargs: Any) -> None:
+        recorder = Recorder(
+            self._recorder_name,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+        )
+        for patch in self._patches(recorder, **kwargs):
+            self._apply(patch)
+
+    def _apply(self, patch: Patch) -> None:
+        try:
+            owner = getattr(importlib.import_module(patch.module), patch.owner)
+            original = vars(owner)[patch.attribute]
+        except (ImportError, AttributeError, KeyError):
+            logger.debug(
+                "genai-otel: %s.%s.%s not present; not patched", patch.module, patch.owner, patch.attribute
+            )
+            return
+        if any(owner is done and patch.attribute == name for done, name, _ in self._applied):
+            return  # one class re-exported under two paths (e.g. beta and non-beta)
+        if isinstance(original, wrapt.ObjectProxy):
+            # Someone else's wrapper (or ours, left behind): wrap on top of it and restore it later.
+            logger.debug("genai-otel: %s.%s is already wrapped; wrapping again", patch.owner, patch.attribute)
+        setattr(owner, patch.attribute, wrapt.FunctionWrapper(original, patch.wrapper))
+        self._applied.append((owner, patch.attribute, original))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        while self._applied:
+            owner, attribute, original = self._applied.pop()
+            setattr(owner, attribute, original)

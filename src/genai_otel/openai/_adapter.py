@@ -1,0 +1,435 @@
+"""Translation of the OpenAI client's requests, responses and stream chunks into Operations.
+
+Nothing here touches the OpenTelemetry API. Values are read defensively (``getattr`` with a
+default, type checks) because OpenAI-compatible servers return whatever they like, and the
+client's ``construct``-ed models do not validate it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from genai_otel import semconv as sc
+from genai_otel._failsafe import report_internal_error
+from genai_otel.operation import Operation
+from genai_otel.providers import ProviderResolver
+from genai_otel.streaming import TracedAsyncIterator, TracedIterator
+from genai_otel.wrappers import ResponseUnobservable, StreamTracer
+
+# openai's "argument not given" sentinels (NotGiven, Omit); filled in by `load_sentinels`.
+_SENTINEL_TYPES: tuple[type, ...] = ()
+
+_FINISH_REASONS = {"tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL}
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_AZURE_CLIENTS = frozenset({"AzureOpenAI", "AsyncAzureOpenAI"})
+_azure_by_type: dict[type, bool] = {}
+
+
+def load_sentinels() -> None:
+    global _SENTINEL_TYPES
+    import openai._types as types
+
+    _SENTINEL_TYPES = tuple(
+        cls
+        for cls in (getattr(types, "NotGiven", None), getattr(types, "Omit", None))
+        if isinstance(cls, type)
+    )
+
+
+# --- value readers -------------------------------------------------------------------------------------
+def _given(value: Any) -> bool:
+    return value is not None and not isinstance(value, _SENTINEL_TYPES)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _stop_sequences(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        sequences = [item for item in value if isinstance(item, str)]
+        return sequences or None
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if not _given(value):
+        return None
+    try:
+        return len(value)
+    except TypeError:  # an iterable that is not a collection: counting would consume it
+        return None
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a model or a mapping (request params may be either)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _finish_reason(reason: Any) -> str | None:
+    if not isinstance(reason, str) or not reason:
+        return None
+    return _FINISH_REASONS.get(reason, reason)
+
+
+# --- endpoint of the client (server.address, provider) ---------------------------------------------
+def _is_azure(client: Any) -> bool:
+    cls = type(client)
+    known = _azure_by_type.get(cls)
+    if known is None:
+        known = any(base.__name__ in _AZURE_CLIENTS for base in cls.__mro__)
+        _azure_by_type[cls] = known
+    return known
+
+
+def new_operation(
+    name: str, resolver: ProviderResolver, instance: Any, kwargs: Mapping[str, Any], api_type: str | None
+) -> Operation:
+    client = getattr(instance, "_client", None)
+    host: str | None = None
+    port: int | None = None
+    url = getattr(client, "base_url", None)
+    if url is not None:
+        # httpx.URL (openai 1.x/2.x) and httpx2.URL (3.x) both have host, port and scheme.
+        host = _text(getattr(url, "host", None))
+        port = _integer(getattr(url, "port", None)) or _DEFAULT_PORTS.get(getattr(url, "scheme", ""))
+    default = (
+        sc.PROVIDER_AZURE_OPENAI
+        if client is not None and _is_azure(client)
+        else sc.PROVIDER_OPENAI_COMPATIBLE
+    )
+    model = kwargs.get("model")
+    op = Operation(name, resolver.resolve(host, port, default), model if isinstance(model, str) else None)
+    op.server_address = host
+    op.server_port = port if host else None
+    if api_type is not None:
+        op.request_attributes = {sc.OPENAI_API_TYPE: api_type}
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str) and tier != "auto":
+        op.set_request_attribute(sc.OPENAI_REQUEST_SERVICE_TIER, tier)
+    return op
+
+
+# --- results that are not the model object ------------------------------------------------------------
+def _parsed(result: Any) -> Any:
+    """The model object behind ``result``: itself, or the parse of a ``.with_raw_response`` result.
+
+    ``LegacyAPIResponse.parse()`` caches, so the caller's own ``parse()`` gets the same object (and
+    for a stream, the same instrumented stream). ``.with_streaming_response`` results have not read
+    their body yet; reading it would change what the caller sees, so they stay unobserved (None).
+    """
+    if type(result).__name__ == "LegacyAPIResponse":
+        return result.parse()
+    if type(result).__name__ in ("APIResponse", "AsyncAPIResponse"):
+        return None
+    return result
+
+
+def bind_openai_stream(result: Any, trace: StreamTracer) -> Any:
+    stream = _parsed(result)
+    if stream is None or not hasattr(stream, "_iterator"):
+        return None
+    stream._iterator = trace(stream._iterator)
+    return result
+
+
+def mark_stream_closed(instance: Any) -> None:
+    """Called after ``close()`` of an OpenAI stream or stream helper: end its span as closed early.
+
+    The helpers (``chat.completions.stream()``, ``responses.stream()``) close the HTTP response
+    directly rather than the raw stream, so they are found through their ``_raw_stream``."""
+    try:
+        stream = getattr(instance, "_raw_stream", instance)
+        inner = getattr(stream, "_iterator", None)
+        if type(inner) in (TracedIterator, TracedAsyncIterator):
+            inner.closed_by_caller()
+    except Exception:
+        report_internal_error("marking an OpenAI stream closed")
+
+
+# --- usage ---------------------------------------------------------------------------------------------
+def _read_chat_usage(op: Operation, usage: Any) -> None:
+    op.input_tokens = _integer(_field(usage, "prompt_tokens"))
+    op.output_tokens = _integer(_field(usage, "completion_tokens"))
+    details = _field(usage, "prompt_tokens_details")
+    if details is not None:
+        op.cache_read_input_tokens = _integer(_field(details, "cached_tokens"))
+        op.cache_creation_input_tokens = _integer(_field(details, "cache_write_tokens"))
+    details = _field(usage, "completion_tokens_details")
+    if details is not None:
+        op.reasoning_output_tokens = _integer(_field(details, "reasoning_tokens"))
+
+
+def _read_responses_usage(op: Operation, usage: Any) -> None:
+    op.input_tokens = _integer(_field(usage, "input_tokens"))
+    op.output_tokens = _integer(_field(usage, "output_tokens"))
+    details = _field(usage, "input_tokens_details")
+    if details is not None:
+        op.cache_read_input_tokens = _integer(_field(details, "cached_tokens"))
+        op.cache_creation_input_tokens = _integer(_field(details, "cache_write_tokens"))
+    details = _field(usage, "output_tokens_details")
+    if details is not None:
+        op.reasoning_output_tokens = _integer(_field(details, "reasoning_tokens"))
+
+
+def _read_openai_profile(op: Operation, obj: Any) -> None:
+    op.set_response_attribute(sc.OPENAI_RESPONSE_SERVICE_TIER, _text(getattr(obj, "service_tier", None)))
+    op.set_response_attribute(
+        sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT, _text(getattr(obj, "system_fingerprint", None))
+    )
+
+
+# --- chat completions -------------------------------------------------------------------------------
+def _chat_output_type(kwargs: Mapping[str, Any]) -> str | None:
+    response_format = kwargs.get("response_format")
+    if isinstance(response_format, type):  # a pydantic model given to .parse()/.stream()
+        return sc.OUTPUT_TYPE_JSON
+    if _given(response_format):
+        kind = _field(response_format, "type")
+        if kind in ("json_object", "json_schema"):
+            return sc.OUTPUT_TYPE_JSON
+        if kind == "text":
+            return sc.OUTPUT_TYPE_TEXT
+    modalities = kwargs.get("modalities")
+    if isinstance(modalities, (list, tuple)) and "audio" in modalities:
+        return sc.OUTPUT_TYPE_SPEECH
+    return None
+
+
+class ChatCompletionsEndpoint:
+    """``chat.completions.create`` / ``.parse`` (and the ``.stream()`` helper, built on create)."""
+
+    def __init__(self, resolver: ProviderResolver) -> None:
+        self._resolver = resolver
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation:
+        op = new_operation(
+            sc.OPERATION_CHAT, self._resolver, instance, kwargs, sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
+        )
+        get = kwargs.get
+        op.stream = get("stream") is True
+        op.temperature = _number(get("temperature"))
+        op.top_p = _number(get("top_p"))
+        max_tokens = _integer(get("max_completion_tokens"))
+        op.max_tokens = max_tokens if max_tokens is not None else _integer(get("max_tokens"))
+        op.seed = _integer(get("seed"))
+        op.stop_sequences = _stop_sequences(get("stop"))
+        op.frequency_penalty = _number(get("frequency_penalty"))
+        op.presence_penalty = _number(get("presence_penalty"))
+        n = _integer(get("n"))
+        op.choice_count = n if n is not None and n != 1 else None
+        op.output_type = _chat_output_type(kwargs)
+        op.tool_definitions = _count(get("tools"))
+        extra_body = get("extra_body")
+        if isinstance(extra_body, Mapping):  # OpenAI-compatible servers take top_k this way
+            op.top_k = _number(extra_body.get("top_k"))
+        return op
+
+    def record_response(self, op: Operation, result: Any) -> None:
+        completion = _parsed(result)
+        if completion is None:
+            raise ResponseUnobservable
+        op.response_id = _text(getattr(completion, "id", None))
+        op.response_model = _text(getattr(completion, "model", None))
+        tool_calls = 0
+        for position, choice in enumerate(getattr(completion, "choices", None) or ()):
+            reason = _finish_reason(getattr(choice, "finish_reason", None))
+            if reason is not None:
+                index = _integer(getattr(choice, "index", None))
+                op.set_finish_reason(position if index is None else index, reason)
+            calls = getattr(getattr(choice, "message", None), "tool_calls", None)
+            if calls:
+                tool_calls += len(calls)
+        if tool_calls or op.tool_definitions:
+            op.tool_calls = tool_calls
+        usage = getattr(completion, "usage", None)
+        if usage is not None:
+            _read_chat_usage(op, usage)
+        _read_openai_profile(op, completion)
+
+    bind_stream = staticmethod(bind_openai_stream)
+
+    @staticmethod
+    def on_chunk(op: Operation, chunk: Any) -> bool:
+        if op.response_id is None:
+            op.response_id = _text(getattr(chunk, "id", None))
+            op.response_model = _text(getattr(chunk, "model", None))
+            _read_openai_profile(op, chunk)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            _read_chat_usage(op, usage)
+        choices = getattr(chunk, "choices", None)
+        if not choices:
+            return False
+        for choice in choices:
+            reason = getattr(choice, "finish_reason", None)
+            if reason is not None:
+                reason = _finish_reason(reason)
+                if reason is not None:
+                    op.set_finish_reason(getattr(choice, "index", 0), reason)
+            delta = getattr(choice, "delta", None)
+            calls = getattr(delta, "tool_calls", None)
+            if calls:
+                for call in calls:
+                    # A tool call's first delta carries its id; later deltas only extend arguments.
+                    if getattr(call, "id", None):
+                        op.tool_calls = (op.tool_calls or 0) + 1
+        return True
+
+
+# --- responses ------------------------------------------------------------------------------------------
+_RESPONSE_EVENTS_WITH_RESPONSE = frozenset(
+    {
+        "response.created",
+        "response.in_progress",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    }
+)
+_INCOMPLETE_REASONS = {"max_output_tokens": sc.FINISH_LENGTH, "content_filter": sc.FINISH_CONTENT_FILTER}
+
+
+def _responses_output_type(kwargs: Mapping[str, Any]) -> str | None:
+    if isinstance(kwargs.get("text_format"), type):
+        return sc.OUTPUT_TYPE_JSON
+    text = kwargs.get("text")
+    if not _given(text):
+        return None
+    kind = _field(_field(text, "format"), "type")
+    if kind in ("json_schema", "json_object"):
+        return sc.OUTPUT_TYPE_JSON
+    if kind == "text":
+        return sc.OUTPUT_TYPE_TEXT
+    return None
+
+
+def _conversation_id(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if _given(value):
+        return _text(_field(value, "id"))
+    return None
+
+
+def _read_response_object(op: Operation, response: Any) -> None:
+    op.response_id = _text(getattr(response, "id", None)) or op.response_id
+    op.response_model = _text(getattr(response, "model", None)) or op.response_model
+    status = getattr(response, "status", None)
+    output = getattr(response, "output", None) or ()
+    tool_calls = sum(1 for item in output if getattr(item, "type", None) == "function_call")
+    if tool_calls or op.tool_definitions:
+        op.tool_calls = tool_calls
+    if status == "completed":
+        op.set_finish_reason(0, sc.FINISH_TOOL_CALL if tool_calls else sc.FINISH_STOP)
+    elif status == "incomplete":
+        reason = _text(getattr(getattr(response, "incomplete_details", None), "reason", None))
+        op.set_finish_reason(0, _INCOMPLETE_REASONS.get(reason or "", reason or "incomplete"))
+    elif status == "failed":
+        op.set_finish_reason(0, sc.FINISH_ERROR)
+        error = getattr(response, "error", None)
+        op.error_type = _text(getattr(error, "code", None)) or "response_failed"
+    elif status == "cancelled":
+        op.set_finish_reason(0, "cancelled")
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        _read_responses_usage(op, usage)
+    op.set_response_attribute(sc.OPENAI_RESPONSE_SERVICE_TIER, _text(getattr(response, "service_tier", None)))
+
+
+class ResponsesEndpoint:
+    """``responses.create`` / ``.parse`` (and the ``.stream()`` helper, built on create)."""
+
+    def __init__(self, resolver: ProviderResolver) -> None:
+        self._resolver = resolver
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation:
+        op = new_operation(sc.OPERATION_CHAT, self._resolver, instance, kwargs, sc.OPENAI_API_TYPE_RESPONSES)
+        get = kwargs.get
+        op.stream = get("stream") is True
+        op.temperature = _number(get("temperature"))
+        op.top_p = _number(get("top_p"))
+        op.max_tokens = _integer(get("max_output_tokens"))
+        op.output_type = _responses_output_type(kwargs)
+        op.tool_definitions = _count(get("tools"))
+        op.conversation_id = _conversation_id(get("conversation"))
+        return op
+
+    def record_response(self, op: Operation, result: Any) -> None:
+        response = _parsed(result)
+        if response is None:
+            raise ResponseUnobservable
+        _read_response_object(op, response)
+
+    bind_stream = staticmethod(bind_openai_stream)
+
+    @staticmethod
+    def on_chunk(op: Operation, event: Any) -> bool:
+        kind = getattr(event, "type", None)
+        if not isinstance(kind, str):
+            return False
+        if kind in _RESPONSE_EVENTS_WITH_RESPONSE:
+            response = getattr(event, "response", None)
+            if response is not None:
+                _read_response_object(op, response)
+            return False
+        if kind == "error":
+            op.error_type = _text(getattr(event, "code", None)) or "error"
+            op.set_finish_reason(0, sc.FINISH_ERROR)
+            return False
+        return kind.endswith(".delta")
+
+
+# --- embeddings -----------------------------------------------------------------------------------------
+class EmbeddingsEndpoint:
+    """``embeddings.create``."""
+
+    def __init__(self, resolver: ProviderResolver) -> None:
+        self._resolver = resolver
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation:
+        op = new_operation(sc.OPERATION_EMBEDDINGS, self._resolver, instance, kwargs, None)
+        encoding = kwargs.get("encoding_format")
+        if isinstance(encoding, str):
+            op.encoding_formats = [encoding]
+        op.embedding_dimensions = _integer(kwargs.get("dimensions"))
+        return op
+
+    def record_response(self, op: Operation, result: Any) -> None:
+        response = _parsed(result)
+        if response is None:
+            raise ResponseUnobservable
+        op.response_model = _text(getattr(response, "model", None))
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            op.input_tokens = _integer(_field(usage, "prompt_tokens"))
+        data = getattr(response, "data", None)
+        if data:
+            vector = getattr(data[0], "embedding", None)
+            if isinstance(vector, list):
+                op.embedding_dimensions = len(vector)
+
+    @staticmethod
+    def bind_stream(result: Any, trace: StreamTracer) -> Any:
+        return None
+
+    @staticmethod
+    def on_chunk(op: Operation, chunk: Any) -> bool:
+        return False

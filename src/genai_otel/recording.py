@@ -1,0 +1,365 @@
+"""The only module that turns an :class:`~genai_otel.operation.Operation` into spans and metrics.
+
+A :class:`Recorder` owns one tracer and the four semconv histograms. ``Recorder.start`` opens a
+CLIENT span with the request attributes (all of them, so that samplers see them) and returns a
+:class:`Call`. A call ends exactly once, in one of these ways:
+
+* ``succeed()``: the provider answered; a stream that ended without the provider's end marker is
+  recorded as ``error.type=stream_truncated``.
+* ``fail(exc)``: an ``Exception`` escaped the client: status ERROR, ``error.type``, the exception
+  recorded with its message scrubbed of secrets.
+* ``interrupt(outcome)``: the caller stopped it: closed a stream early, abandoned it to the garbage
+  collector, or was cancelled (``asyncio.CancelledError``, ``KeyboardInterrupt``). Not an error;
+  ``genai_otel.outcome`` says which. Such partial calls do not feed
+  ``gen_ai.client.operation.duration``, whose percentiles describe whole operations.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from array import array
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from genai_otel import semconv as sc
+from genai_otel._failsafe import report_internal_error
+from genai_otel.operation import Operation
+from genai_otel.redaction import scrub_secrets
+from genai_otel.version import __version__
+
+_perf_ns = time.perf_counter_ns
+_wall_ns = time.time_ns
+
+# Gaps between output chunks are buffered during a stream and recorded when it ends, so that a
+# chunk costs a timestamp and an append. Very long streams flush early to bound memory.
+_MAX_BUFFERED_GAPS = 4096
+
+# Profile attributes that also go on metrics (bounded values only; the system fingerprint changes
+# with every deployment of the provider's model and stays on spans).
+_METRIC_PROFILE_KEYS = (sc.OPENAI_RESPONSE_SERVICE_TIER,)
+
+
+class Recorder:
+    """Tracer and instruments for one instrumentor."""
+
+    def __init__(
+        self,
+        instrumenting_module: str,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(
+            instrumenting_module, __version__, tracer_provider, schema_url=sc.SCHEMA_URL
+        )
+        meter = metrics.get_meter(instrumenting_module, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
+        self.duration = meter.create_histogram(
+            sc.METRIC_OPERATION_DURATION,
+            unit=sc.UNIT_SECONDS,
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.token_usage = meter.create_histogram(
+            sc.METRIC_TOKEN_USAGE,
+            unit=sc.UNIT_TOKENS,
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit=sc.UNIT_SECONDS,
+            description="Time from issuing the request to receiving the first output chunk.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.time_per_output_chunk = meter.create_histogram(
+            sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit=sc.UNIT_SECONDS,
+            description="Time between the end of one output chunk and the end of the next, for each "
+            "chunk after the first.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+
+    def start(self, op: Operation) -> Call:
+        start_wall = _wall_ns()
+        start_perf = _perf_ns()
+        name = f"{op.name} {op.request_model}" if op.request_model else op.name
+        span = self.tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=request_attributes(op), start_time=start_wall
+        )
+        return Call(self, op, span, start_perf, start_wall)
+
+
+class Call:
+    """One in-flight operation: its span, its clock, and for streams its chunk timing."""
+
+    __slots__ = (
+        "_ended",
+        "_recorder",
+        "chunk_count",
+        "chunk_gaps",
+        "first_chunk_ns",
+        "last_chunk_ns",
+        "op",
+        "span",
+        "start_ns",
+        "start_wall_ns",
+    )
+
+    def __init__(
+        self, recorder: Recorder, op: Operation, span: Any, start_ns: int, start_wall_ns: int
+    ) -> None:
+        self._recorder = recorder
+        self._ended = False
+        self.op = op
+        self.span = span
+        self.start_ns = start_ns
+        self.start_wall_ns = start_wall_ns
+        self.first_chunk_ns = 0
+        self.last_chunk_ns = 0
+        self.chunk_count = 0
+        self.chunk_gaps: array[int] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def activate(self) -> object:
+        """Make the span current (so HTTP spans nest under it); pass the token to ``deactivate``."""
+        return otel_context.attach(trace.set_span_in_context(self.span))
+
+    @staticmethod
+    def deactivate(token: object) -> None:
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def flush_chunk_gaps(self) -> None:
+        """Record buffered chunk gaps now; for very long streams."""
+        gaps = self.chunk_gaps
+        if gaps:
+            self.chunk_gaps = array("q")
+            self._record_gaps(gaps, _metric_attributes(self.op))
+
+    # --- endings ---------------------------------------------------------------------------------
+    def succeed(self) -> None:
+        if self._ended:
+            return
+        op = self.op
+        if (
+            op.stream
+            and op.error_type is None
+            and not op.finish_reasons
+            and op.name != sc.OPERATION_EMBEDDINGS
+        ):
+            op.error_type = sc.ERROR_STREAM_TRUNCATED
+        self._finish(_perf_ns(), None, None)
+
+    def fail(self, exc: BaseException) -> None:
+        if self._ended:
+            return
+        self._finish(_perf_ns(), exc, None)
+
+    def interrupt(self, outcome: str, *, at_last_activity: bool = False) -> None:
+        """End a call the caller stopped. ``at_last_activity`` dates the end at the last chunk
+        (for streams found abandoned by the garbage collector, whose collection time means nothing)."""
+        if self._ended:
+            return
+        end = (self.last_chunk_ns or self.start_ns) if at_last_activity else _perf_ns()
+        self._finish(end, None, outcome)
+
+    def _finish(self, end_perf_ns: int, exc: BaseException | None, outcome: str | None) -> None:
+        self._ended = True
+        span = self.span
+        try:
+            op = self.op
+            error_type = _error_type(exc) if exc is not None else op.error_type
+            if span.is_recording():
+                attributes = response_attributes(op)
+                if self.first_chunk_ns:
+                    attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
+                        self.first_chunk_ns - self.start_ns
+                    ) / 1e9
+                    attributes[sc.GENAI_OTEL_RESPONSE_CHUNK_COUNT] = self.chunk_count
+                if outcome is not None:
+                    attributes[sc.GENAI_OTEL_OUTCOME] = outcome
+                if error_type is not None:
+                    attributes[sc.ERROR_TYPE] = error_type
+                    status_code = getattr(exc, "status_code", None)
+                    if isinstance(status_code, int):
+                        attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
+                span.set_attributes(attributes)
+                if exc is not None:
+                    _record_exception(span, exc)
+                    span.set_status(Status(StatusCode.ERROR, _scrubbed_message(exc)))
+                elif error_type is not None:
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+            self._record_metrics(end_perf_ns, error_type, outcome)
+        except Exception:
+            report_internal_error("recording the end of a call")
+        finally:
+            try:
+                span.end(end_time=self.start_wall_ns + (end_perf_ns - self.start_ns))
+            except Exception:
+                report_internal_error("ending a span")
+
+    def _record_metrics(self, end_perf_ns: int, error_type: str | None, outcome: str | None) -> None:
+        recorder = self._recorder
+        op = self.op
+        attributes = _metric_attributes(op)
+        if outcome is None:
+            if error_type is not None:
+                duration_attributes = dict(attributes)
+                duration_attributes[sc.ERROR_TYPE] = error_type
+            else:
+                duration_attributes = attributes
+            recorder.duration.record((end_perf_ns - self.start_ns) / 1e9, duration_attributes)
+        if op.input_tokens is not None:
+            input_attributes = dict(attributes)
+            input_attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_INPUT
+            recorder.token_usage.record(op.input_tokens, input_attributes)
+        if op.output_tokens is not None:
+            output_attributes = dict(attributes)
+            output_attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
+            recorder.token_usage.record(op.output_tokens, output_attributes)
+        if self.first_chunk_ns:
+            recorder.time_to_first_chunk.record((self.first_chunk_ns - self.start_ns) / 1e9, attributes)
+        if self.chunk_gaps:
+            self._record_gaps(self.chunk_gaps, attributes)
+            self.chunk_gaps = None
+
+    def _record_gaps(self, gaps: array[int], attributes: dict[str, Any]) -> None:
+        record = self._recorder.time_per_output_chunk.record
+        for gap in gaps:
+            record(gap / 1e9, attributes)
+
+
+# --- attribute building -----------------------------------------------------------------------------
+def request_attributes(op: Operation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: op.name,
+        sc.GEN_AI_PROVIDER_NAME: op.provider,
+    }
+    if op.request_model is not None:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = op.request_model
+    if op.server_address is not None:
+        attributes[sc.SERVER_ADDRESS] = op.server_address
+        if op.server_port is not None:
+            attributes[sc.SERVER_PORT] = op.server_port
+    if op.stream:
+        attributes[sc.GEN_AI_REQUEST_STREAM] = True
+    for key, value in (
+        (sc.GEN_AI_REQUEST_TEMPERATURE, op.temperature),
+        (sc.GEN_AI_REQUEST_TOP_P, op.top_p),
+        (sc.GEN_AI_REQUEST_TOP_K, op.top_k),
+        (sc.GEN_AI_REQUEST_MAX_TOKENS, op.max_tokens),
+        (sc.GEN_AI_REQUEST_SEED, op.seed),
+        (sc.GEN_AI_REQUEST_STOP_SEQUENCES, op.stop_sequences),
+        (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, op.frequency_penalty),
+        (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, op.presence_penalty),
+        (sc.GEN_AI_REQUEST_CHOICE_COUNT, op.choice_count),
+        (sc.GEN_AI_OUTPUT_TYPE, op.output_type),
+        (sc.GEN_AI_REQUEST_ENCODING_FORMATS, op.encoding_formats),
+        (sc.GEN_AI_CONVERSATION_ID, op.conversation_id),
+        (sc.GENAI_OTEL_REQUEST_TOOL_DEFINITIONS_COUNT, op.tool_definitions),
+    ):
+        if value is not None:
+            attributes[key] = value
+    if op.request_attributes:
+        attributes.update(op.request_attributes)
+    return attributes
+
+
+def response_attributes(op: Operation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if op.response_id is not None:
+        attributes[sc.GEN_AI_RESPONSE_ID] = op.response_id
+    if op.response_model is not None:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = op.response_model
+    if op.finish_reasons:
+        reasons = op.finish_reasons
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons[index] for index in sorted(reasons)]
+    for key, value in (
+        (sc.GEN_AI_USAGE_INPUT_TOKENS, op.input_tokens),
+        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, op.output_tokens),
+        (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, op.cache_read_input_tokens),
+        (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, op.cache_creation_input_tokens),
+        (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, op.reasoning_output_tokens),
+        (sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, op.embedding_dimensions),
+        (sc.GENAI_OTEL_RESPONSE_TOOL_CALLS_COUNT, op.tool_calls),
+    ):
+        if value is not None:
+            attributes[key] = value
+    if op.response_attributes:
+        attributes.update(op.response_attributes)
+    return attributes
+
+
+def _metric_attributes(op: Operation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: op.name,
+        sc.GEN_AI_PROVIDER_NAME: op.provider,
+    }
+    if op.request_model is not None:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = op.request_model
+    if op.server_address is not None:
+        attributes[sc.SERVER_ADDRESS] = op.server_address
+        if op.server_port is not None:
+            attributes[sc.SERVER_PORT] = op.server_port
+    if op.response_model is not None:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = op.response_model
+    profile = op.response_attributes
+    if profile:
+        for key in _METRIC_PROFILE_KEYS:
+            value = profile.get(key)
+            if value is not None:
+                attributes[key] = value
+    return attributes
+
+
+# --- errors -------------------------------------------------------------------------------------------
+_error_type_cache: dict[type, str] = {}
+
+
+def _error_type(exc: BaseException) -> str:
+    """The exception's qualified name, under its package's public path when it has one
+    (``openai.RateLimitError`` rather than ``openai._exceptions.RateLimitError``)."""
+    cls = type(exc)
+    cached = _error_type_cache.get(cls)
+    if cached is not None:
+        return cached
+    module = cls.__module__
+    qualname = cls.__qualname__
+    if module == "builtins":
+        name = qualname
+    else:
+        root = module.split(".", 1)[0]
+        package = sys.modules.get(root)
+        name = f"{root}.{qualname}" if getattr(package, qualname, None) is cls else f"{module}.{qualname}"
+    if len(_error_type_cache) < 512:
+        _error_type_cache[cls] = name
+    return name
+
+
+def _scrubbed_message(exc: BaseException) -> str:
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<unprintable exception>"
+    return scrub_secrets(message)[:1024]
+
+
+def _record_exception(span: Any, exc: BaseException) -> None:
+    # The SDK's record_exception would store str(exc) verbatim; provider error messages can echo
+    # credentials, so the message is scrubbed first.
+    span.add_event(
+        "exception",
+        {
+            "exception.type": _error_type(exc),
+            "exception.message": _scrubbed_message(exc),
+            "exception.stacktrace": scrub_secrets(
+                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            ),
+        },
+    )

@@ -1,0 +1,582 @@
+"""A small LLM server on 127.0.0.1 that speaks the OpenAI wire protocol, for tests and demos.
+
+It is deterministic and needs no model: answers are built from the request. Start it with::
+
+    with FakeLLMServer() as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="unused")
+
+Behaviour is chosen per request by the ``X-Fake-Scenario`` header (or, when absent, by a scenario
+name inside the model name, e.g. ``model="gpt-test:status-429"``):
+
+``status-400`` / ``status-429`` / ``status-500``
+    answer with that HTTP status and an OpenAI-style error body.
+``malformed``
+    a 200 whose body (or, streaming, whose second event) is not JSON.
+``truncate``
+    streaming only: stop after a few chunks, without a finish reason or ``[DONE]``, cleanly.
+``cut``
+    streaming only: drop the connection in the middle of the chunked body.
+``stream-error``
+    streaming only: an ``{"error": ...}`` event after a few chunks.
+``no-usage``
+    no usage block in the response.
+
+``X-Fake-Delay`` (seconds) delays the answer; ``X-Fake-Chunks`` sets how many content chunks a
+stream carries. Every request is kept in ``server.requests`` for assertions.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_ANSWER = "The parcel left the depot this morning and should arrive within two days."
+
+
+class RecordedRequest:
+    __slots__ = ("body", "headers", "method", "path")
+
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _example_for(schema: Any) -> Any:
+    """A value that satisfies a (simple) JSON schema: for structured-output requests."""
+    if not isinstance(schema, dict):
+        return "example"
+    kind = schema.get("type")
+    if "anyOf" in schema:
+        return _example_for(schema["anyOf"][0])
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        return {name: _example_for(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return []
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return True
+    if "enum" in schema:
+        return schema["enum"][0]
+    return "example"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            return None
+
+    def _send_json(self, status: int, payload: Any, raw: bytes | None = None) -> None:
+        body = raw if raw is not None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-request-id", "req_fake")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _start_stream(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _cut_connection(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(2)
+
+    def _sse(self, payload: Any) -> None:
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        self._write_chunk(f"data: {data}\n\n".encode())
+
+    def _scenario(self, body: Any) -> str:
+        scenario = self.headers.get("X-Fake-Scenario")
+        if scenario:
+            return scenario
+        model = body.get("model") if isinstance(body, dict) else None
+        if isinstance(model, str) and ":" in model:
+            return model.rsplit(":", 1)[1]
+        return ""
+
+    def _error(self, status: int) -> None:
+        kinds = {400: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
+        self._send_json(
+            status,
+            {"error": {"message": f"fake error {status}", "type": kinds.get(status, "error"), "code": None}},
+        )
+
+    # --- routing -----------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self.server.record(RecordedRequest("GET", self.path, dict(self.headers), None))
+        if self.path.rstrip("/").endswith("/models"):
+            self._send_json(200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]})
+        else:
+            self._send_json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        body = self._read_json()
+        self.server.record(RecordedRequest("POST", self.path, dict(self.headers), body))
+        if body is None:
+            self._error(400)
+            return
+        delay = float(self.headers.get("X-Fake-Delay") or 0)
+        if delay:
+            time.sleep(delay)
+        scenario = self._scenario(body)
+        if scenario.startswith("status-"):
+            self._error(int(scenario.split("-", 1)[1]))
+            return
+        path = self.path.split("?", 1)[0].rstrip("/")
+        route = {
+            "/v1/chat/completions": self._chat,
+            "/v1/responses": self._responses,
+            "/v1/embeddings": self._embeddings,
+        }.get(path)
+        if route is None:
+            self._send_json(404, {"error": {"message": f"no route {path}"}})
+            return
+        route(body, scenario)
+
+    # --- chat completions -------------------------------------------------------------------------
+    def _chat_plan(self, body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
+        """The answer text, or the tool calls to make instead."""
+        messages = body.get("messages") or []
+        last = messages[-1] if messages else {}
+        tools = body.get("tools") or []
+        if tools and last.get("role") != "tool":
+            function = tools[0].get("function", {})
+            arguments = _example_for(function.get("parameters", {}))
+            return None, [
+                {
+                    "id": "call_fake_1",
+                    "type": "function",
+                    "function": {"name": function.get("name", "tool"), "arguments": json.dumps(arguments)},
+                }
+            ]
+        if last.get("role") == "tool":
+            return f"According to the tool: {_content_text(last.get('content'))}", []
+        response_format = body.get("response_format") or {}
+        if response_format.get("type") == "json_schema":
+            return json.dumps(_example_for(response_format.get("json_schema", {}).get("schema"))), []
+        if response_format.get("type") == "json_object":
+            return json.dumps({"answer": DEFAULT_ANSWER}), []
+        return DEFAULT_ANSWER, []
+
+    def _chat_usage(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        prompt = sum(_words(_content_text(m.get("content"))) + 3 for m in body.get("messages") or [])
+        completion = max(_words(text), 1)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        }
+
+    def _chat(self, body: dict[str, Any], scenario: str) -> None:
+        model = str(body.get("model", "gpt-test"))
+        response_model = model.split(":", 1)[0] + "-2026-01-01"
+        text, tool_calls = self._chat_plan(body)
+        n = int(body.get("n") or 1)
+        finish = "tool_calls" if tool_calls else "stop"
+        if body.get("stream"):
+            self._chat_stream(body, scenario, response_model, text, tool_calls, finish)
+            return
+        if scenario == "malformed":
+            self._send_json(200, None, raw=b'{"id": "chatcmpl-fake", "choices": [ this is not json')
+            return
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if tool_calls:
+            message["tool_calls"] = tool_calls
+        payload: dict[str, Any] = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": response_model,
+            "system_fingerprint": "fp_fake",
+            "service_tier": "default",
+            "choices": [
+                {"index": i, "message": message, "finish_reason": finish, "logprobs": None} for i in range(n)
+            ],
+        }
+        if scenario != "no-usage":
+            payload["usage"] = self._chat_usage(body, text or json.dumps(tool_calls))
+        self._send_json(200, payload)
+
+    def _chat_stream(
+        self,
+        body: dict[str, Any],
+        scenario: str,
+        response_model: str,
+        text: str | None,
+        tool_calls: list[dict[str, Any]],
+        finish: str,
+    ) -> None:
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": response_model,
+            "system_fingerprint": "fp_fake",
+            "service_tier": "default",
+        }
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+
+        wanted = int(self.headers.get("X-Fake-Chunks") or 0)
+        if tool_calls:
+            pieces: list[dict[str, Any]] = []
+            for index, call in enumerate(tool_calls):
+                arguments = call["function"]["arguments"]
+                head = {
+                    "index": index,
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""},
+                }
+                pieces.append({"tool_calls": [head]})
+                for start in range(0, len(arguments), 8):
+                    pieces.append(
+                        {
+                            "tool_calls": [
+                                {"index": index, "function": {"arguments": arguments[start : start + 8]}}
+                            ]
+                        }
+                    )
+        else:
+            words = [f"w{i} " for i in range(wanted)] if wanted else [w + " " for w in (text or "").split()]
+            pieces = [{"content": word} for word in words]
+
+        self._start_stream("text/event-stream")
+        self._sse(chunk({"role": "assistant", "content": ""}))
+        for position, delta in enumerate(pieces):
+            if position == 2 and scenario in ("truncate", "cut", "stream-error", "malformed"):
+                if scenario == "truncate":
+                    self._end_stream()
+                elif scenario == "cut":
+                    self._cut_connection()
+                elif scenario == "stream-error":
+                    self._sse({"error": {"message": "fake failure mid-stream", "type": "server_error"}})
+                    self._end_stream()
+                else:
+                    self._write_chunk(b"data: {not json\n\n")
+                    self._end_stream()
+                return
+            self._sse(chunk(delta))
+        self._sse(chunk({}, finish))
+        include_usage = (body.get("stream_options") or {}).get("include_usage")
+        if include_usage and scenario != "no-usage":
+            produced = " ".join(p.get("content", "") for p in pieces) or "x"
+            self._sse({**base, "choices": [], "usage": self._chat_usage(body, produced)})
+        self._sse("[DONE]")
+        self._end_stream()
+
+    # --- responses --------------------------------------------------------------------------------
+    def _responses(self, body: dict[str, Any], scenario: str) -> None:
+        model = str(body.get("model", "gpt-test"))
+        response_model = model.split(":", 1)[0] + "-2026-01-01"
+        tools = body.get("tools") or []
+        input_items = body.get("input")
+        last_is_tool_output = (
+            isinstance(input_items, list)
+            and input_items
+            and (input_items[-1].get("type") == "function_call_output")
+        )
+        input_text = input_items if isinstance(input_items, str) else json.dumps(input_items)
+        usage = None
+        if scenario != "no-usage":
+            usage = {
+                "input_tokens": _words(input_text) + 3,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": _words(DEFAULT_ANSWER),
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": _words(input_text) + 3 + _words(DEFAULT_ANSWER),
+            }
+        if tools and not last_is_tool_output:
+            tool = tools[0]
+            item: dict[str, Any] = {
+                "type": "function_call",
+                "id": "fc_fake_1",
+                "call_id": "call_fake_1",
+                "name": tool.get("name", "tool"),
+                "arguments": json.dumps(_example_for(tool.get("parameters", {}))),
+                "status": "completed",
+            }
+        else:
+            text_format = (body.get("text") or {}).get("format") or {}
+            answer = (
+                json.dumps(_example_for(text_format.get("schema")))
+                if text_format.get("type") == "json_schema"
+                else DEFAULT_ANSWER
+            )
+            item = {
+                "type": "message",
+                "id": "msg_fake_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": answer, "annotations": []}],
+            }
+        response = {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": response_model,
+            "status": "completed",
+            "output": [item],
+            "usage": usage,
+            "service_tier": "default",
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": tools,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "metadata": {},
+            "temperature": body.get("temperature"),
+            "top_p": body.get("top_p"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "text": body.get("text") or {"format": {"type": "text"}},
+        }
+        if not body.get("stream"):
+            if scenario == "malformed":
+                self._send_json(200, None, raw=b'{"id": "resp_fake", "output": [ nope')
+                return
+            self._send_json(200, response)
+            return
+
+        sequence = 0
+
+        def event(kind: str, **fields: Any) -> None:
+            nonlocal sequence
+            self._sse({"type": kind, "sequence_number": sequence, **fields})
+            sequence += 1
+
+        in_progress = {**response, "status": "in_progress", "output": [], "usage": None}
+        self._start_stream("text/event-stream")
+        event("response.created", response=in_progress)
+        event("response.in_progress", response=in_progress)
+        if item["type"] == "function_call":
+            event(
+                "response.output_item.added",
+                output_index=0,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            arguments = item["arguments"]
+            for start in range(0, len(arguments), 8):
+                event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=0,
+                    delta=arguments[start : start + 8],
+                )
+            event(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=0,
+                arguments=arguments,
+                name=item["name"],
+            )
+            event("response.output_item.done", output_index=0, item=item)
+        else:
+            text = item["content"][0]["text"]
+            wanted = int(self.headers.get("X-Fake-Chunks") or 0)
+            pieces = [f"w{i} " for i in range(wanted)] if wanted else [w + " " for w in text.split()]
+            event(
+                "response.output_item.added",
+                output_index=0,
+                item={**item, "content": [], "status": "in_progress"},
+            )
+            event(
+                "response.content_part.added",
+                item_id=item["id"],
+                output_index=0,
+                content_index=0,
+                part={"type": "output_text", "text": "", "annotations": []},
+            )
+            for position, piece in enumerate(pieces):
+                if position == 2 and scenario == "truncate":
+                    self._end_stream()
+                    return
+                if position == 2 and scenario == "cut":
+                    self._cut_connection()
+                    return
+                event(
+                    "response.output_text.delta",
+                    item_id=item["id"],
+                    output_index=0,
+                    content_index=0,
+                    delta=piece,
+                    logprobs=[],
+                )
+            event(
+                "response.output_text.done",
+                item_id=item["id"],
+                output_index=0,
+                content_index=0,
+                text="".join(pieces),
+                logprobs=[],
+            )
+            event(
+                "response.content_part.done",
+                item_id=item["id"],
+                output_index=0,
+                content_index=0,
+                part={"type": "output_text", "text": "".join(pieces), "annotations": []},
+            )
+            final_item = {
+                **item,
+                "content": [{"type": "output_text", "text": "".join(pieces), "annotations": []}],
+            }
+            event("response.output_item.done", output_index=0, item=final_item)
+            response = {**response, "output": [final_item]}
+        if scenario == "stream-error":
+            event(
+                "response.failed",
+                response={
+                    **response,
+                    "status": "failed",
+                    "error": {"code": "server_error", "message": "fake failure"},
+                },
+            )
+        else:
+            event("response.completed", response=response)
+        self._end_stream()
+
+    # --- embeddings --------------------------------------------------------------------------------
+    def _embeddings(self, body: dict[str, Any], scenario: str) -> None:
+        if scenario == "malformed":
+            self._send_json(200, None, raw=b'{"data": [ {')
+            return
+        inputs = body.get("input")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        dimensions = int(body.get("dimensions") or 8)
+        data = []
+        for index, text in enumerate(texts):
+            seed = zlib.crc32(str(text).encode())
+            vector = [((seed >> (i % 32)) % 1000) / 1000.0 for i in range(dimensions)]
+            embedding: Any = vector
+            if body.get("encoding_format") == "base64":
+                embedding = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens = sum(_words(str(t)) for t in texts)
+        payload: dict[str, Any] = {
+            "object": "list",
+            "data": data,
+            "model": str(body.get("model")).split(":", 1)[0],
+        }
+        if scenario != "no-usage":
+            payload["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+        self._send_json(200, payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self.keep_requests = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that close a stream early reset the connection: expected, not worth printing.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+    def record(self, request: RecordedRequest) -> None:
+        if self.keep_requests:
+            with self._lock:
+                self.requests.append(request)
+
+
+class FakeLLMServer:
+    """Runs the fake server in a background thread on 127.0.0.1 (a free port by default)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-llm-server", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._server.requests
+
+    def keep_requests(self, keep: bool) -> None:
+        self._server.keep_requests = keep
+        if not keep:
+            self._server.requests.clear()
+
+    def start(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,153 @@
+"""The call path every instrumented client method takes, sync and async.
+
+A client adapter describes one method as an :class:`Endpoint`: how to read the request into an
+:class:`~genai_otel.operation.Operation`, how to read a finished response, and how to put a traced
+iterator into a stream result. The wrappers here do the rest, and they fail open: if our own code
+raises anywhere, the client call runs (or its result returns) as if we were not there.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from genai_otel import semconv as sc
+from genai_otel._failsafe import report_internal_error
+from genai_otel.operation import Operation
+from genai_otel.recording import Call, Recorder
+from genai_otel.streaming import ChunkHandler, TracedAsyncIterator, TracedIterator
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+StreamTracer = Callable[[Any], "TracedIterator | TracedAsyncIterator"]
+
+# Set while a traced call is running, so that a client method calling another instrumented method
+# (a helper built on `create`, say) yields one span, not two.
+_inside_call: contextvars.ContextVar[bool] = contextvars.ContextVar("genai_otel_inside_call", default=False)
+
+
+class ResponseUnobservable(Exception):
+    """Raised by an adapter when reading the result would change what the caller sees (a response
+    whose body the caller has chosen to read later). The call ends with outcome "unobserved"."""
+
+
+class Endpoint(Protocol):
+    """What a client adapter provides for one instrumented method."""
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Operation | None:
+        """Read the request. ``None`` means: do not trace this call."""
+
+    def record_response(self, op: Operation, result: Any) -> None:
+        """Read a complete (non-streaming) result into ``op``."""
+
+    def bind_stream(self, result: Any, trace: StreamTracer) -> Any:
+        """Install ``trace(inner_iterator)`` into a streaming result; return what the caller gets.
+
+        ``None`` if ``result`` is not a stream after all."""
+
+    def on_chunk(self, op: Operation, chunk: Any) -> bool:
+        """Read one stream chunk into ``op``; True if it carries model output."""
+
+
+def _begin(recorder: Recorder, endpoint: Endpoint, instance: Any, args: Any, kwargs: Any) -> Call | None:
+    if _inside_call.get():
+        return None
+    try:
+        op = endpoint.begin(instance, args, kwargs)
+        if op is None:
+            return None
+        return recorder.start(op)
+    except Exception:
+        report_internal_error(f"{type(endpoint).__name__}.begin")
+        return None
+
+
+def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
+    try:
+        if call.op.stream:
+            on_chunk: ChunkHandler = endpoint.on_chunk
+
+            def trace(inner: Any) -> TracedIterator | TracedAsyncIterator:
+                if hasattr(inner, "__anext__"):
+                    return TracedAsyncIterator(inner, call, on_chunk)
+                return TracedIterator(inner, call, on_chunk)
+
+            returned = endpoint.bind_stream(result, trace)
+            if returned is None:
+                call.interrupt(sc.OUTCOME_UNOBSERVED)
+                return result
+            return returned
+        endpoint.record_response(call.op, result)
+    except ResponseUnobservable:
+        call.interrupt(sc.OUTCOME_UNOBSERVED)
+        return result
+    except Exception:
+        report_internal_error(f"{type(endpoint).__name__} reading the response")
+        call.interrupt(sc.OUTCOME_UNOBSERVED)
+        return result
+    call.succeed()
+    return result
+
+
+def _activate(call: Call) -> tuple[object, contextvars.Token[bool]] | None:
+    try:
+        return call.activate(), _inside_call.set(True)
+    except Exception:
+        report_internal_error("activating the span")
+        return None
+
+
+def _deactivate(call: Call, tokens: tuple[object, contextvars.Token[bool]] | None) -> None:
+    if tokens is None:
+        return
+    try:
+        _inside_call.reset(tokens[1])
+        call.deactivate(tokens[0])
+    except Exception:
+        report_internal_error("deactivating the span")
+
+
+def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    def wrapper(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        call = _begin(recorder, endpoint, instance, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        tokens = _activate(call)
+        try:
+            result = wrapped(*args, **kwargs)
+        except Exception as exc:
+            call.fail(exc)
+            raise
+        except BaseException:
+            call.interrupt(sc.OUTCOME_CANCELLED)
+            raise
+        finally:
+            _deactivate(call, tokens)
+        return _complete(endpoint, call, result)
+
+    return wrapper
+
+
+def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    async def wrapper(
+        wrapped: Callable[..., Awaitable[Any]], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        call = _begin(recorder, endpoint, instance, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        tokens = _activate(call)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except Exception as exc:
+            call.fail(exc)
+            raise
+        except BaseException:
+            call.interrupt(sc.OUTCOME_CANCELLED)
+            raise
+        finally:
+            _deactivate(call, tokens)
+        return _complete(endpoint, call, result)
+
+    return wrapper
