@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from genai_otel.config import Settings
 from genai_otel.recording import Recorder
 from genai_otel.wrappers import Wrapper
 
@@ -39,16 +40,18 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
 
-    def _patches(self, recorder: Recorder, **kwargs: Any) -> Iterable[Patch]:
+    def _patches(self, recorder: Recorder, settings: Settings) -> Iterable[Patch]:
         raise NotImplementedError
 
     def _instrument(self, **kwargs: Any) -> None:
+        settings = Settings.load(**kwargs)
         recorder = Recorder(
             self._recorder_name,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
+            time_per_output_chunk=settings.time_per_output_chunk,
         )
-        for patch in self._patches(recorder, **kwargs):
+        for patch in self._patches(recorder, settings):
             self._apply(patch)
 
     def _apply(self, patch: Patch) -> None:

@@ -35,10 +35,6 @@ from genai_otel.version import __version__
 _perf_ns = time.perf_counter_ns
 _wall_ns = time.time_ns
 
-# Gaps between output chunks are buffered during a stream and recorded when it ends, so that a
-# chunk costs a timestamp and an append. Very long streams flush early to bound memory.
-_MAX_BUFFERED_GAPS = 4096
-
 # Profile attributes that also go on metrics (bounded values only; the system fingerprint changes
 # with every deployment of the provider's model and stays on spans).
 _METRIC_PROFILE_KEYS = (sc.OPENAI_RESPONSE_SERVICE_TIER,)
@@ -52,7 +48,9 @@ class Recorder:
         instrumenting_module: str,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
+        time_per_output_chunk: bool = True,
     ) -> None:
+        self.time_per_output_chunk_enabled = time_per_output_chunk
         self.tracer = trace.get_tracer(
             instrumenting_module, __version__, tracer_provider, schema_url=sc.SCHEMA_URL
         )
@@ -90,7 +88,12 @@ class Recorder:
         span = self.tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=request_attributes(op), start_time=start_wall
         )
-        return Call(self, op, span, start_perf, start_wall)
+        call = Call(self, op, span, start_perf, start_wall)
+        if op.stream and self.time_per_output_chunk_enabled:
+            # Gaps between output chunks are buffered and recorded when the stream ends, so a chunk
+            # costs an append; streams longer than a few thousand chunks flush as they go.
+            call.chunk_gaps = array("q")
+        return call
 
 
 class Call:
@@ -140,7 +143,10 @@ class Call:
         gaps = self.chunk_gaps
         if gaps:
             self.chunk_gaps = array("q")
-            self._record_gaps(gaps, _metric_attributes(self.op))
+            try:
+                self._record_gaps(gaps, _metric_attributes(self.op))
+            except Exception:
+                report_internal_error("recording chunk gaps")
 
     # --- endings ---------------------------------------------------------------------------------
     def succeed(self) -> None:

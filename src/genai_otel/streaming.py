@@ -3,9 +3,10 @@ iterator and the caller, and ends the call's span exactly once.
 
 The wrapper never replaces the object the caller holds. A client adapter puts it *inside* the
 client's stream object (OpenAI's ``Stream._iterator``) or hands it out where the client would hand
-out a bare generator (Ollama). Each chunk goes through untouched; per chunk we take one timestamp,
+out a bare iterator (Ollama). Each chunk goes through untouched. Per chunk we take one timestamp,
 call the adapter's ``on_chunk(operation, chunk) -> bool`` (True for chunks that carry model
-output) and append one integer. How it ends:
+output) and, for output chunks, append one integer (the gap since the previous one, for the
+time-per-output-chunk metric, recorded when the stream ends). How it ends:
 
 * the inner iterator is exhausted: ``Call.succeed`` (a stream without an end marker is recorded as
   truncated there);
@@ -14,49 +15,27 @@ output) and append one integer. How it ends:
 * the caller closes the stream: the adapter calls :meth:`TracedIterator.closed_by_caller`;
 * nobody closes it and it is garbage-collected: ``__del__`` ends the span as "abandoned", dated at
   the last chunk received.
+
+The per-chunk path is written out twice (sync and async) on purpose: a shared helper would cost a
+Python call per chunk.
 """
 
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
 from genai_otel.operation import Operation
-from genai_otel.recording import _MAX_BUFFERED_GAPS, Call
+from genai_otel.recording import Call
 
 ChunkHandler = Callable[[Operation, Any], bool]
 
 _perf_ns = time.perf_counter_ns
-
-
-def _skip_chunk(op: Operation, chunk: Any) -> bool:
-    return False
-
-
-def _observe(call: Call, on_chunk: ChunkHandler, chunk: Any) -> ChunkHandler:
-    """Account for one chunk; returns the handler to use next time (a no-op after a failure)."""
-    now = _perf_ns()
-    try:
-        if on_chunk(call.op, chunk):
-            last = call.last_chunk_ns
-            if last:
-                gaps = call.chunk_gaps
-                gaps.append(now - last)  # type: ignore[union-attr]
-                if len(gaps) >= _MAX_BUFFERED_GAPS:  # type: ignore[arg-type]
-                    call.flush_chunk_gaps()
-            else:
-                call.first_chunk_ns = now
-                call.chunk_gaps = array("q")
-            call.last_chunk_ns = now
-            call.chunk_count += 1
-        return on_chunk
-    except Exception:
-        report_internal_error("reading a stream chunk")
-        return _skip_chunk
+# Buffered chunk gaps are flushed to the histogram every this many output chunks.
+_FLUSH_EVERY = 4096
 
 
 class TracedIterator:
@@ -68,7 +47,7 @@ class TracedIterator:
         self._inner = inner
         self._next = inner.__next__
         self._call = call
-        self._on_chunk = on_chunk
+        self._on_chunk: ChunkHandler | None = on_chunk
 
     def __iter__(self) -> TracedIterator:
         return self
@@ -86,8 +65,25 @@ class TracedIterator:
             self._call.interrupt(sc.OUTCOME_CANCELLED)
             raise
         on_chunk = self._on_chunk
-        if on_chunk is not _skip_chunk:
-            self._on_chunk = _observe(self._call, on_chunk, chunk)
+        if on_chunk is None:
+            return chunk
+        now = _perf_ns()
+        call = self._call
+        try:
+            if not on_chunk(call.op, chunk):
+                return chunk
+            last = call.last_chunk_ns
+            call.last_chunk_ns = now
+            count = call.chunk_count = call.chunk_count + 1
+            if not last:
+                call.first_chunk_ns = now
+            elif call.chunk_gaps is not None:
+                call.chunk_gaps.append(now - last)
+                if not count % _FLUSH_EVERY:
+                    call.flush_chunk_gaps()
+        except Exception:
+            self._on_chunk = None
+            report_internal_error("reading a stream chunk")
         return chunk
 
     def closed_by_caller(self) -> None:
@@ -120,7 +116,7 @@ class TracedAsyncIterator:
         self._inner = inner
         self._anext = inner.__anext__
         self._call = call
-        self._on_chunk = on_chunk
+        self._on_chunk: ChunkHandler | None = on_chunk
 
     def __aiter__(self) -> TracedAsyncIterator:
         return self
@@ -138,8 +134,25 @@ class TracedAsyncIterator:
             self._call.interrupt(sc.OUTCOME_CANCELLED)
             raise
         on_chunk = self._on_chunk
-        if on_chunk is not _skip_chunk:
-            self._on_chunk = _observe(self._call, on_chunk, chunk)
+        if on_chunk is None:
+            return chunk
+        now = _perf_ns()
+        call = self._call
+        try:
+            if not on_chunk(call.op, chunk):
+                return chunk
+            last = call.last_chunk_ns
+            call.last_chunk_ns = now
+            count = call.chunk_count = call.chunk_count + 1
+            if not last:
+                call.first_chunk_ns = now
+            elif call.chunk_gaps is not None:
+                call.chunk_gaps.append(now - last)
+                if not count % _FLUSH_EVERY:
+                    call.flush_chunk_gaps()
+        except Exception:
+            self._on_chunk = None
+            report_internal_error("reading a stream chunk")
         return chunk
 
     def closed_by_caller(self) -> None:

@@ -11,10 +11,11 @@ or run the application under ``opentelemetry-instrument``; the entry point is ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from genai_otel._instrumentor import Patch, PatchingInstrumentor
+from genai_otel.config import Settings
 from genai_otel.recording import Recorder
 
 _instruments = ("openai >= 1.66.0, < 4",)
@@ -36,19 +37,21 @@ class OpenAIInstrumentor(PatchingInstrumentor):
     ``provider_map``
         Rules from base-URL host patterns to ``gen_ai.provider.name`` (a mapping, or the same
         ``"pattern=provider,..."`` text as ``GENAI_OTEL_PROVIDER_MAP``, which it replaces).
+    ``time_per_output_chunk``
+        ``False`` skips the per-chunk ``gen_ai.client.operation.time_per_output_chunk`` points
+        (``GENAI_OTEL_TIME_PER_OUTPUT_CHUNK``); see docs/performance.md for what they cost.
     """
 
     _instruments = _instruments
     _recorder_name = "genai_otel.openai"
 
-    def _patches(self, recorder: Recorder, **kwargs: Any) -> Iterable[Patch]:
+    def _patches(self, recorder: Recorder, settings: Settings) -> Iterable[Patch]:
         from genai_otel.openai import _adapter
         from genai_otel.providers import ProviderResolver
         from genai_otel.wrappers import async_wrapper, sync_wrapper
 
         _adapter.load_sentinels()
-        provider_map: Mapping[str, str] | str | None = kwargs.get("provider_map")
-        resolver = ProviderResolver(provider_map)
+        resolver = ProviderResolver(settings.provider_map)
         chat = _adapter.ChatCompletionsEndpoint(resolver)
         responses = _adapter.ResponsesEndpoint(resolver)
         embeddings = _adapter.EmbeddingsEndpoint(resolver)

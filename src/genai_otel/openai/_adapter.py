@@ -268,24 +268,30 @@ class ChatCompletionsEndpoint:
 
     @staticmethod
     def on_chunk(op: Operation, chunk: Any) -> bool:
+        # The hot path: plain attribute reads, with AttributeError as the rare malformed case.
         if op.response_id is None:
             op.response_id = _text(getattr(chunk, "id", None))
             op.response_model = _text(getattr(chunk, "model", None))
             _read_openai_profile(op, chunk)
-        usage = getattr(chunk, "usage", None)
+        try:
+            usage = chunk.usage
+            choices = chunk.choices
+        except AttributeError:
+            return False
         if usage is not None:
             _read_chat_usage(op, usage)
-        choices = getattr(chunk, "choices", None)
         if not choices:
             return False
         for choice in choices:
-            reason = getattr(choice, "finish_reason", None)
+            try:
+                reason = choice.finish_reason
+                calls = choice.delta.tool_calls
+            except AttributeError:
+                continue
             if reason is not None:
                 reason = _finish_reason(reason)
                 if reason is not None:
                     op.set_finish_reason(getattr(choice, "index", 0), reason)
-            delta = getattr(choice, "delta", None)
-            calls = getattr(delta, "tool_calls", None)
             if calls:
                 for call in calls:
                     # A tool call's first delta carries its id; later deltas only extend arguments.

@@ -21,7 +21,8 @@ name inside the model name, e.g. ``model="gpt-test:status-429"``):
 ``no-usage``
     no usage block in the response.
 
-``X-Fake-Delay`` (seconds) delays the answer; ``X-Fake-Chunks`` sets how many content chunks a
+``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
+``X-Fake-Chunks`` sets how many content chunks a
 stream carries. Every request is kept in ``server.requests`` for assertions.
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import struct
 import threading
 import time
@@ -87,6 +89,13 @@ def _example_for(schema: Any) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    chunk_delay = 0.0
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -129,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(2)
 
     def _sse(self, payload: Any) -> None:
+        if self.chunk_delay:
+            time.sleep(self.chunk_delay)
         data = payload if isinstance(payload, str) else json.dumps(payload)
         self._write_chunk(f"data: {data}\n\n".encode())
 
@@ -162,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self._error(400)
             return
+        self.chunk_delay = float(self.headers.get("X-Fake-Chunk-Delay") or 0)
         delay = float(self.headers.get("X-Fake-Delay") or 0)
         if delay:
             time.sleep(delay)

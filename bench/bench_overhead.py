@@ -1,0 +1,360 @@
+"""Overhead of genai-otel on the OpenAI client, against the bare client and the OpenTelemetry SDK floor.
+
+    python bench/bench_overhead.py [--rounds 12] [--calls 150] [--streams 20] [--write docs/performance.md]
+
+Everything runs in one process, interleaved round by round so that machine noise hits every mode
+alike. The client talks to an in-process transport (no sockets); spans go to an in-memory exporter
+through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
+
+* ``bare``: the uninstrumented client;
+* ``instrumented``: genai-otel on, all four semconv metrics;
+* ``instrumented, no TPOC``: the same with ``time_per_output_chunk`` dropped by an SDK View
+  (the one metric with a point per chunk);
+* ``floor``: the SDK alone creating the same span (same name, kind, attributes) and recording the
+  same metric points with the same attributes, taken from a real instrumented call: what any
+  instrumentation emitting this telemetry must pay.
+
+Per-call figures are medians of single-call timings. "Ours beyond the floor" is instrumented minus
+bare minus floor: the cost of genai-otel's own code. The per-chunk row also times the stream wrapper
+alone over 100 prebuilt chunk objects, with no SDK involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import openai
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import DropAggregation, View
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from genai_otel import semconv as sc
+from genai_otel.openai import OpenAIInstrumentor
+
+CHUNKS = 100  # output chunks per stream: a role chunk, 98 content chunks, a finish chunk
+MESSAGES = [{"role": "user", "content": "Where is my parcel? It was due yesterday."}]
+
+if int(openai.__version__.split(".")[0]) >= 3:
+    import httpx2 as httpx_module
+else:  # pragma: no cover - openai 1.x/2.x
+    import httpx as httpx_module  # type: ignore[no-redef]
+
+
+# --- canned responses ----------------------------------------------------------------------------------
+def _completion_body() -> bytes:
+    return json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-bench-2026",
+            "system_fingerprint": "fp_bench",
+            "service_tier": "default",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "It arrives tomorrow.", "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
+        }
+    ).encode()
+
+
+def _stream_body() -> bytes:
+    base = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-bench-2026",
+    }
+    deltas = [{"role": "assistant", "content": ""}] + [{"content": f"w{i} "} for i in range(CHUNKS - 2)]
+    events = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    events.append(
+        {**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 98, "total_tokens": 110}}
+    )
+    lines = [f"data: {json.dumps(event)}\n\n" for event in events] + ["data: [DONE]\n\n"]
+    return "".join(lines).encode()
+
+
+COMPLETION = _completion_body()
+STREAM = _stream_body()
+
+
+def _handler(request: Any) -> Any:
+    if b'"stream":true' in request.content or b'"stream": true' in request.content:
+        return httpx_module.Response(200, content=STREAM, headers={"content-type": "text/event-stream"})
+    return httpx_module.Response(200, content=COMPLETION, headers={"content-type": "application/json"})
+
+
+def _client() -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url="https://bench.invalid/v1",
+        api_key="sk-bench",
+        max_retries=0,
+        http_client=httpx_module.Client(transport=httpx_module.MockTransport(_handler)),
+    )
+
+
+def _call(client: openai.OpenAI) -> None:
+    client.chat.completions.create(model="gpt-bench", messages=MESSAGES, temperature=0.2)
+
+
+def _stream(client: openai.OpenAI) -> None:
+    for _ in client.chat.completions.create(
+        model="gpt-bench",
+        messages=MESSAGES,
+        temperature=0.2,
+        stream=True,
+        stream_options={"include_usage": True},
+    ):
+        pass
+
+
+# --- telemetry setups ------------------------------------------------------------------------------------
+class Setup:
+    def __init__(self, drop_tpoc: bool = False) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        views = [View(instrument_name=sc.METRIC_TIME_PER_OUTPUT_CHUNK, aggregation=DropAggregation())]
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader], views=views if drop_tpoc else [])
+
+    def instrument(self) -> None:
+        OpenAIInstrumentor().instrument(
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider
+        )
+
+    @staticmethod
+    def uninstrument() -> None:
+        OpenAIInstrumentor().uninstrument()
+
+
+class Floor:
+    """The SDK alone emitting exactly what one instrumented call emitted."""
+
+    def __init__(self, operation: Callable[[openai.OpenAI], None], drop_tpoc: bool = False) -> None:
+        probe = Setup()
+        probe.instrument()
+        try:
+            operation(_client())
+        finally:
+            probe.uninstrument()
+        (span,) = probe.exporter.get_finished_spans()
+        self.name = span.name
+        self.attributes = dict(span.attributes)
+        self.points: list[tuple[str, float, dict[str, Any]]] = []
+        for resource_metrics in probe.reader.get_metrics_data().resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if drop_tpoc and metric.name == sc.METRIC_TIME_PER_OUTPUT_CHUNK:
+                        continue
+                    for point in metric.data.data_points:
+                        value = point.sum / point.count
+                        self.points.extend(
+                            (metric.name, value, dict(point.attributes)) for _ in range(point.count)
+                        )
+        self.setup = Setup(drop_tpoc)
+        self.tracer = self.setup.tracer_provider.get_tracer("floor")
+        meter = self.setup.meter_provider.get_meter("floor")
+        self.instruments = {
+            name: meter.create_histogram(name) for name in {point[0] for point in self.points}
+        }
+
+    def emit(self) -> None:
+        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.attributes)
+        span.set_attributes(self.attributes)
+        instruments = self.instruments
+        for name, value, attributes in self.points:
+            instruments[name].record(value, attributes)
+        span.end()
+
+
+# --- measurement ---------------------------------------------------------------------------------------------
+def _time_each(function: Callable[[], None], repeat: int, samples: list[int]) -> None:
+    clock = time.perf_counter_ns
+    for _ in range(repeat):
+        start = clock()
+        function()
+        samples.append(clock() - start)
+
+
+def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
+    """Median µs per chunk: plain iteration over 100 chunk objects, and through TracedIterator."""
+    from genai_otel.openai import _adapter
+    from genai_otel.operation import Operation
+    from genai_otel.recording import Call
+    from genai_otel.streaming import TracedIterator
+
+    _adapter.load_sentinels()
+    body = STREAM.decode().split("\n\n")
+    chunks = [
+        openai.types.chat.ChatCompletionChunk.construct(**json.loads(line[6:]))
+        for line in body
+        if line.startswith("data: {")
+    ][:CHUNKS]
+
+    class _Span:
+        def is_recording(self) -> bool:
+            return False
+
+    plain: list[int] = []
+    traced: list[int] = []
+    clock = time.perf_counter_ns
+    for _ in range(repeat):
+        start = clock()
+        for _chunk in iter(chunks):
+            pass
+        plain.append(clock() - start)
+        op = Operation("chat", "openai", "gpt-bench")
+        call = Call(None, op, _Span(), clock(), time.time_ns())  # type: ignore[arg-type]
+        iterator = TracedIterator(iter(chunks), call, _adapter.ChatCompletionsEndpoint.on_chunk)
+        start = clock()
+        for _chunk in iterator:
+            pass
+        traced.append(clock() - start)
+        call._ended = True  # not recorded: this row is about the per-chunk path alone
+    per_chunk = lambda samples: statistics.median(samples) / CHUNKS / 1000  # noqa: E731
+    return per_chunk(plain), per_chunk(traced)
+
+
+def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
+    client = _client()
+    floors = {
+        "call": Floor(_call),
+        "stream": Floor(_stream),
+        "stream_no_tpoc": Floor(_stream, drop_tpoc=True),
+    }
+    full = Setup()
+    no_tpoc = Setup(drop_tpoc=True)
+    samples: dict[str, list[int]] = {}
+
+    def bare_call() -> None:
+        _time_each(lambda: _call(client), calls, samples.setdefault("call bare", []))
+
+    def bare_stream() -> None:
+        _time_each(lambda: _stream(client), streams, samples.setdefault("stream bare", []))
+
+    def instrumented(setup: Setup, label: str) -> Callable[[], None]:
+        def measure() -> None:
+            setup.instrument()
+            try:
+                _time_each(lambda: _call(client), calls, samples.setdefault(f"call {label}", []))
+                _time_each(lambda: _stream(client), streams, samples.setdefault(f"stream {label}", []))
+            finally:
+                setup.uninstrument()
+                setup.exporter.clear()
+
+        return measure
+
+    def floor(key: str, repeat: int) -> Callable[[], None]:
+        def measure() -> None:
+            _time_each(floors[key].emit, repeat, samples.setdefault(f"floor {key}", []))
+            floors[key].setup.exporter.clear()
+
+        return measure
+
+    modes = [
+        bare_call,
+        bare_stream,
+        instrumented(full, "instrumented"),
+        instrumented(no_tpoc, "no_tpoc"),
+        floor("call", calls),
+        floor("stream", streams),
+        floor("stream_no_tpoc", streams),
+    ]
+    for mode in modes:  # warm-up: imports, pools, caches
+        mode()
+    samples.clear()
+    for _ in range(rounds):
+        random.shuffle(modes)
+        for mode in modes:
+            mode()
+    median_us = {key: statistics.median(values) / 1000 for key, values in samples.items()}
+    plain_chunk, traced_chunk = _wrapper_only_per_chunk(repeat=rounds * 50)
+    return {"median_us": median_us, "wrapper_per_chunk_us": traced_chunk - plain_chunk}
+
+
+def report(result: dict[str, Any], command: str) -> str:
+    m = result["median_us"]
+    call_overhead = m["call instrumented"] - m["call bare"]
+    stream_overhead = m["stream instrumented"] - m["stream bare"]
+    stream_overhead_no_tpoc = m["stream no_tpoc"] - m["stream bare"]
+    rows = [
+        ("non-streaming chat call", m["call bare"], call_overhead, m["floor call"]),
+        (f"{CHUNKS}-chunk stream", m["stream bare"], stream_overhead, m["floor stream"]),
+        (
+            f"{CHUNKS}-chunk stream, TPOC dropped by a View",
+            m["stream bare"],
+            stream_overhead_no_tpoc,
+            m["floor stream_no_tpoc"],
+        ),
+    ]
+    lines = [
+        "| operation | bare client (µs) | genai-otel overhead (µs) | SDK floor (µs) | overhead / floor | ours beyond the floor (µs) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, bare, overhead, floor in rows:
+        lines.append(
+            f"| {label} | {bare:,.0f} | {overhead:,.0f} | {floor:,.0f} | {overhead / floor:.2f}x | {overhead - floor:,.0f} |"
+        )
+    per_chunk_all_in = (stream_overhead - call_overhead) / CHUNKS
+    per_chunk_no_tpoc = (stream_overhead_no_tpoc - call_overhead) / CHUNKS
+    lines += [
+        "",
+        "| per stream chunk | µs |",
+        "|---|---:|",
+        f"| the stream wrapper alone (timestamp, chunk reading, gap buffer), no SDK | {result['wrapper_per_chunk_us']:.2f} |",
+        f"| marginal cost per chunk, TPOC dropped: (stream - call overhead) / {CHUNKS} | {per_chunk_no_tpoc:.2f} |",
+        f"| marginal cost per chunk, all semconv metrics: (stream - call overhead) / {CHUNKS} | {per_chunk_all_in:.2f} |",
+        "",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}, openai {openai.__version__}, "
+        f"opentelemetry-sdk {_sdk_version()}. Command: `{command}`.",
+    ]
+    return "\n".join(lines)
+
+
+def _sdk_version() -> str:
+    from importlib.metadata import version
+
+    return version("opentelemetry-sdk")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--calls", type=int, default=150)
+    parser.add_argument("--streams", type=int, default=20)
+    parser.add_argument("--write", metavar="MARKDOWN", help="replace the figures section of this file")
+    args = parser.parse_args()
+    command = "python " + " ".join(sys.argv)
+    table = report(run(args.rounds, args.calls, args.streams), command)
+    print(table)
+    if args.write:
+        with open(args.write, encoding="utf-8") as handle:
+            text = handle.read()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
+        with open(args.write, "w", encoding="utf-8") as handle:
+            handle.write(f"{head}{start}\n{table}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    main()

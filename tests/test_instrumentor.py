@@ -1,0 +1,128 @@
+"""Instrumentor lifecycle, entry points and auto-instrumentation with opentelemetry-instrument."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import openai
+import pytest
+
+from genai_otel.openai import OpenAIInstrumentor
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def _create(client):
+    return client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+
+
+def test_instrument_twice_then_uninstrument_restores_originals(telemetry, openai_client) -> None:
+    original = vars(openai.resources.chat.completions.Completions)["create"]
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    _create(openai_client)
+    assert len(telemetry.spans()) == 1  # not two spans from a double patch
+    instrumentor.uninstrument()
+    assert vars(openai.resources.chat.completions.Completions)["create"] is original
+    assert vars(openai._streaming.Stream)["close"].__name__ == "close"
+    _create(openai_client)
+    assert len(telemetry.spans()) == 1
+
+
+def test_reinstrument_after_uninstrument(telemetry, openai_client) -> None:
+    instrumentor = OpenAIInstrumentor()
+    for _ in range(3):
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+        _create(openai_client)
+        instrumentor.uninstrument()
+    assert len(telemetry.spans()) == 3
+    telemetry.assert_each_span_ended_once()
+
+
+def test_dependencies_are_declared() -> None:
+    assert OpenAIInstrumentor().instrumentation_dependencies() == ("openai >= 1.66.0, < 4",)
+
+
+def test_entry_point_has_our_own_name() -> None:
+    ours = [
+        ep for ep in entry_points(group="opentelemetry_instrumentor") if ep.value.startswith("genai_otel")
+    ]
+    assert {ep.name: ep.value for ep in ours}["genai_otel_openai"] == "genai_otel.openai:OpenAIInstrumentor"
+    assert ours[0].load() is OpenAIInstrumentor
+
+
+APP = textwrap.dedent(
+    """
+    import os, openai
+    client = openai.OpenAI(base_url=os.environ["APP_BASE_URL"], api_key="sk-test", max_retries=0)
+    client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+    """
+)
+
+
+def _run_auto_instrumented(tmp_path: Path, base_url: str, **env: str) -> list[dict]:
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
+    environment = {
+        **os.environ,
+        "APP_BASE_URL": base_url,
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_SERVICE_NAME": "auto-test",
+        **env,
+    }
+    done = subprocess.run(
+        [str(instrument), sys.executable, str(script)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    spans, depth, buffer = [], 0, ""
+    for line in done.stdout.splitlines():  # the console exporter prints one JSON object per span
+        if line.startswith("{") and depth == 0:
+            buffer = ""
+        depth += line.count("{") - line.count("}")
+        buffer += line + "\n"
+        if depth == 0 and buffer.strip():
+            spans.append(json.loads(buffer))
+            buffer = ""
+    return [s for s in spans if s.get("name", "").startswith("chat ")]
+
+
+@pytest.mark.slow
+def test_opentelemetry_instrument_picks_up_the_entry_point(tmp_path, llm_server) -> None:
+    spans = _run_auto_instrumented(tmp_path, llm_server.openai_base_url)
+    assert [s["name"] for s in spans] == ["chat gpt-test"]
+    assert spans[0]["attributes"]["gen_ai.provider.name"] == "openai_compatible"
+
+
+@pytest.mark.slow
+def test_disabling_our_entry_point_only(tmp_path, llm_server) -> None:
+    assert (
+        _run_auto_instrumented(
+            tmp_path, llm_server.openai_base_url, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="genai_otel_openai"
+        )
+        == []
+    )
+    # Disabling another vendor's "openai" entry point leaves ours on.
+    spans = _run_auto_instrumented(
+        tmp_path, llm_server.openai_base_url, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai"
+    )
+    assert len(spans) == 1
