@@ -14,7 +14,7 @@ through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
   same metric points with the same attributes, taken from a real instrumented call: what any
   instrumentation emitting this telemetry must pay.
 
-Per-call figures are medians of single-call timings. "Ours beyond the floor" is instrumented minus
+Per-call figures are medians of single-call CPU times (``time.thread_time_ns``). "Ours beyond the floor" is instrumented minus
 bare minus floor: the cost of genai-otel's own code. The per-chunk row also times the stream wrapper
 alone over 100 prebuilt chunk objects, with no SDK involved.
 """
@@ -22,12 +22,14 @@ alone over 100 prebuilt chunk objects, with no SDK involved.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import random
 import statistics
 import sys
 import time
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -128,7 +130,8 @@ def _stream(client: openai.OpenAI) -> None:
 
 # --- telemetry setups ------------------------------------------------------------------------------------
 class Setup:
-    def __init__(self, drop_tpoc: bool = False) -> None:
+    def __init__(self, drop_tpoc: bool = False, **instrument_kwargs: Any) -> None:
+        self.instrument_kwargs = instrument_kwargs
         self.exporter = InMemorySpanExporter()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
@@ -138,7 +141,7 @@ class Setup:
 
     def instrument(self) -> None:
         OpenAIInstrumentor().instrument(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **self.instrument_kwargs
         )
 
     @staticmethod
@@ -187,12 +190,32 @@ class Floor:
 
 
 # --- measurement ---------------------------------------------------------------------------------------------
-def _time_each(function: Callable[[], None], repeat: int, samples: list[int]) -> None:
-    clock = time.perf_counter_ns
+def _paired(
+    bare: Callable[[], None],
+    instrumented: Callable[[], None],
+    floor: Callable[[], None],
+    repeat: int,
+    samples: dict[str, list[int]],
+) -> None:
+    """Time bare and instrumented back to back (random order) and the floor right after, ``repeat`` times.
+
+    Pairing puts both sides of a difference in the same machine state; CPU time of this thread
+    (``time.thread_time_ns``) keeps other processes out of it."""
+    clock = time.thread_time_ns
     for _ in range(repeat):
-        start = clock()
-        function()
-        samples.append(clock() - start)
+        bare_first = random.random() < 0.5
+        first, second = (bare, instrumented) if bare_first else (instrumented, bare)
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        floor()
+        t3 = clock()
+        bare_ns, instrumented_ns = (t1 - t0, t2 - t1) if bare_first else (t2 - t1, t1 - t0)
+        samples["bare"].append(bare_ns)
+        samples["overhead"].append(instrumented_ns - bare_ns)
+        samples["floor"].append(t3 - t2)
 
 
 def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
@@ -210,119 +233,123 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
         if line.startswith("data: {")
     ][:CHUNKS]
 
-    class _Span:
-        def is_recording(self) -> bool:
-            return False
-
     plain: list[int] = []
     traced: list[int] = []
-    clock = time.perf_counter_ns
+    clock = time.thread_time_ns
+    on_chunk = _adapter.ChatCompletionsEndpoint.on_chunk
     for _ in range(repeat):
+        iterator = iter(chunks)
         start = clock()
-        for _chunk in iter(chunks):
-            pass
+        for _chunk in range(CHUNKS):
+            next(iterator)
         plain.append(clock() - start)
-        op = Operation("chat", "openai", "gpt-bench")
-        call = Call(None, op, _Span(), clock(), time.time_ns())  # type: ignore[arg-type]
-        iterator = TracedIterator(iter(chunks), call, _adapter.ChatCompletionsEndpoint.on_chunk)
+        # A call that is never ended or recorded: this row is about the per-chunk path alone.
+        call = Call(None, Operation("chat", "openai", "gpt-bench"), None, clock(), time.time_ns())  # type: ignore[arg-type]
+        call.chunk_gaps = array("q")
+        call._ended = True
+        iterator = TracedIterator(iter(chunks), call, on_chunk)
         start = clock()
-        for _chunk in iterator:
-            pass
+        for _chunk in range(CHUNKS):
+            next(iterator)
         traced.append(clock() - start)
-        call._ended = True  # not recorded: this row is about the per-chunk path alone
     per_chunk = lambda samples: statistics.median(samples) / CHUNKS / 1000  # noqa: E731
     return per_chunk(plain), per_chunk(traced)
 
 
 def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     client = _client()
-    floors = {
-        "call": Floor(_call),
-        "stream": Floor(_stream),
-        "stream_no_tpoc": Floor(_stream, drop_tpoc=True),
+    call_floor = Floor(_call)
+    stream_floor = Floor(_stream)
+    stream_floor_no_tpoc = Floor(_stream, drop_tpoc=True)
+    setups = {
+        "full": (Setup(), stream_floor),
+        "view_drop": (Setup(drop_tpoc=True), stream_floor_no_tpoc),
+        "tpoc_off": (Setup(time_per_output_chunk=False), stream_floor_no_tpoc),
     }
-    full = Setup()
-    no_tpoc = Setup(drop_tpoc=True)
-    samples: dict[str, list[int]] = {}
-
-    def bare_call() -> None:
-        _time_each(lambda: _call(client), calls, samples.setdefault("call bare", []))
-
-    def bare_stream() -> None:
-        _time_each(lambda: _stream(client), streams, samples.setdefault("stream bare", []))
-
-    def instrumented(setup: Setup, label: str) -> Callable[[], None]:
-        def measure() -> None:
-            setup.instrument()
-            try:
-                _time_each(lambda: _call(client), calls, samples.setdefault(f"call {label}", []))
-                _time_each(lambda: _stream(client), streams, samples.setdefault(f"stream {label}", []))
-            finally:
-                setup.uninstrument()
-                setup.exporter.clear()
-
-        return measure
-
-    def floor(key: str, repeat: int) -> Callable[[], None]:
-        def measure() -> None:
-            _time_each(floors[key].emit, repeat, samples.setdefault(f"floor {key}", []))
-            floors[key].setup.exporter.clear()
-
-        return measure
-
-    modes = [
-        bare_call,
-        bare_stream,
-        instrumented(full, "instrumented"),
-        instrumented(no_tpoc, "no_tpoc"),
-        floor("call", calls),
-        floor("stream", streams),
-        floor("stream_no_tpoc", streams),
-    ]
-    for mode in modes:  # warm-up: imports, pools, caches
-        mode()
-    samples.clear()
-    for _ in range(rounds):
-        random.shuffle(modes)
-        for mode in modes:
-            mode()
-    median_us = {key: statistics.median(values) / 1000 for key, values in samples.items()}
-    plain_chunk, traced_chunk = _wrapper_only_per_chunk(repeat=rounds * 50)
+    samples: dict[str, dict[str, list[int]]] = {}
+    for warm_up in (True, False):
+        for _ in range(1 if warm_up else rounds):
+            for label, (setup, floor) in random.sample(list(setups.items()), len(setups)):
+                setup.instrument()
+                # The original, unwrapped method: the bare client, called on the same resource.
+                original = vars(type(client.chat.completions))["create"].__wrapped__
+                resource = client.chat.completions
+                bare_client = type("BareClient", (), {"chat": type("Chat", (), {"completions": None})()})()
+                bare_client.chat.completions = _Unwrapped(original, resource)
+                gc.collect()
+                gc.disable()
+                try:
+                    if label == "full":
+                        _paired(
+                            lambda bare_client=bare_client: _call(bare_client),
+                            lambda: _call(client),
+                            call_floor.emit,
+                            calls,
+                            samples.setdefault("call", _new_samples()),
+                        )
+                    _paired(
+                        lambda bare_client=bare_client: _stream(bare_client),
+                        lambda: _stream(client),
+                        floor.emit,
+                        streams,
+                        samples.setdefault(f"stream {label}", _new_samples()),
+                    )
+                finally:
+                    gc.enable()
+                    setup.uninstrument()
+                    for each in (setup, call_floor.setup, floor.setup):
+                        each.exporter.clear()
+            if warm_up:
+                samples.clear()
+    median_us = {
+        f"{kind} {key}": statistics.median(values) / 1000
+        for kind, by_key in samples.items()
+        for key, values in by_key.items()
+    }
+    plain_chunk, traced_chunk = _wrapper_only_per_chunk(repeat=rounds * 250)
     return {"median_us": median_us, "wrapper_per_chunk_us": traced_chunk - plain_chunk}
+
+
+def _new_samples() -> dict[str, list[int]]:
+    return {"bare": [], "overhead": [], "floor": []}
+
+
+class _Unwrapped:
+    """``chat.completions`` with ``create`` bound to the original, uninstrumented function."""
+
+    def __init__(self, original: Callable[..., Any], resource: Any) -> None:
+        self._original = original
+        self._resource = resource
+
+    def create(self, **kwargs: Any) -> Any:
+        return self._original(self._resource, **kwargs)
 
 
 def report(result: dict[str, Any], command: str) -> str:
     m = result["median_us"]
-    call_overhead = m["call instrumented"] - m["call bare"]
-    stream_overhead = m["stream instrumented"] - m["stream bare"]
-    stream_overhead_no_tpoc = m["stream no_tpoc"] - m["stream bare"]
     rows = [
-        ("non-streaming chat call", m["call bare"], call_overhead, m["floor call"]),
-        (f"{CHUNKS}-chunk stream", m["stream bare"], stream_overhead, m["floor stream"]),
-        (
-            f"{CHUNKS}-chunk stream, TPOC dropped by a View",
-            m["stream bare"],
-            stream_overhead_no_tpoc,
-            m["floor stream_no_tpoc"],
-        ),
+        ("non-streaming chat call", "call"),
+        (f"{CHUNKS}-chunk stream", "stream full"),
+        (f"{CHUNKS}-chunk stream, TPOC dropped by an SDK View", "stream view_drop"),
+        (f"{CHUNKS}-chunk stream, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`", "stream tpoc_off"),
     ]
     lines = [
         "| operation | bare client (µs) | genai-otel overhead (µs) | SDK floor (µs) | overhead / floor | ours beyond the floor (µs) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for label, bare, overhead, floor in rows:
+    for label, key in rows:
+        bare, overhead, floor = m[f"{key} bare"], m[f"{key} overhead"], m[f"{key} floor"]
         lines.append(
             f"| {label} | {bare:,.0f} | {overhead:,.0f} | {floor:,.0f} | {overhead / floor:.2f}x | {overhead - floor:,.0f} |"
         )
-    per_chunk_all_in = (stream_overhead - call_overhead) / CHUNKS
-    per_chunk_no_tpoc = (stream_overhead_no_tpoc - call_overhead) / CHUNKS
     lines += [
         "",
         "| per stream chunk | µs |",
         "|---|---:|",
         f"| the stream wrapper alone (timestamp, chunk reading, gap buffer), no SDK | {result['wrapper_per_chunk_us']:.2f} |",
-        f"| marginal cost per chunk, TPOC dropped: (stream - call overhead) / {CHUNKS} | {per_chunk_no_tpoc:.2f} |",
-        f"| marginal cost per chunk, all semconv metrics: (stream - call overhead) / {CHUNKS} | {per_chunk_all_in:.2f} |",
+        f"| all-in, TPOC off: whole stream overhead / {CHUNKS} (includes the per-call costs) | "
+        f"{m['stream tpoc_off overhead'] / CHUNKS:.2f} |",
+        f"| all-in, all semconv metrics: whole stream overhead / {CHUNKS} | {m['stream full overhead'] / CHUNKS:.2f} |",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, openai {openai.__version__}, "
         f"opentelemetry-sdk {_sdk_version()}. Command: `{command}`.",

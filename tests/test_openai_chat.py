@@ -11,6 +11,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from genai_otel import semconv as sc
+from tests.helpers import chat_helpers as _chat_helpers
 
 MESSAGES = [{"role": "user", "content": "Where is my parcel?"}]
 WEATHER_TOOL = {
@@ -151,11 +152,7 @@ class Delivery(pydantic.BaseModel):
 
 
 def test_parse_with_pydantic_format(openai_instrumented, openai_client) -> None:
-    if not hasattr(openai_client.chat.completions, "parse"):
-        pytest.skip("chat.completions.parse not in this openai version")
-    parsed = openai_client.chat.completions.parse(
-        model="gpt-test", messages=MESSAGES, response_format=Delivery
-    )
+    parsed = _chat_helpers(openai_client).parse(model="gpt-test", messages=MESSAGES, response_format=Delivery)
     assert parsed.choices[0].message.parsed == Delivery(eta_days=1, carrier="example")
     span = openai_instrumented.span()
     assert span.attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import openai
 import pydantic
 import pytest
@@ -25,13 +27,14 @@ def _needs_responses(client) -> None:
 
 def test_responses_create(openai_instrumented, openai_client) -> None:
     _needs_responses(openai_client)
+    takes_conversation = "conversation" in inspect.signature(openai_client.responses.create).parameters
     response = openai_client.responses.create(
         model="gpt-test",
         input="Where is my parcel?",
         temperature=0.5,
         max_output_tokens=100,
-        conversation="conv_123",
         text={"format": {"type": "text"}},
+        **({"conversation": "conv_123"} if takes_conversation else {}),
     )
     assert response.output_text
     attributes = openai_instrumented.span().attributes
@@ -39,7 +42,8 @@ def test_responses_create(openai_instrumented, openai_client) -> None:
     assert attributes[sc.OPENAI_API_TYPE] == "responses"
     assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 100
     assert attributes[sc.GEN_AI_REQUEST_TEMPERATURE] == 0.5
-    assert attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_123"
+    if takes_conversation:
+        assert attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_123"
     assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "text"
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_fake"
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)

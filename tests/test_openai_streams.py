@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from genai_otel import semconv as sc
+from tests.helpers import chat_helpers as _chat_helpers
 
 MESSAGES = [{"role": "user", "content": "Where is my parcel?"}]
 TOOL = {
@@ -192,12 +193,11 @@ def test_raw_response_stream(openai_instrumented, openai_client) -> None:
 
 
 def test_stream_helper(openai_instrumented, openai_client) -> None:
-    if not hasattr(openai_client.chat.completions, "stream"):
-        pytest.skip("chat.completions.stream not in this openai version")
-    with openai_client.chat.completions.stream(model="gpt-test", messages=MESSAGES) as stream:
+    helpers = _chat_helpers(openai_client)
+    with helpers.stream(model="gpt-test", messages=MESSAGES) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.content
-    with openai_client.chat.completions.stream(model="gpt-test", messages=MESSAGES) as stream:
+    with helpers.stream(model="gpt-test", messages=MESSAGES) as stream:
         next(iter(stream))
     full, early = openai_instrumented.spans()
     assert full.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
@@ -284,12 +284,11 @@ async def test_async_abandoned(openai_instrumented, async_openai_client) -> None
 
 
 async def test_async_stream_helper(openai_instrumented, async_openai_client) -> None:
-    if not hasattr(async_openai_client.chat.completions, "stream"):
-        pytest.skip("chat.completions.stream not in this openai version")
-    async with async_openai_client.chat.completions.stream(model="gpt-test", messages=MESSAGES) as stream:
+    helpers = _chat_helpers(async_openai_client)
+    async with helpers.stream(model="gpt-test", messages=MESSAGES) as stream:
         final = await stream.get_final_completion()
     assert final.choices[0].finish_reason == "stop"
-    async with async_openai_client.chat.completions.stream(model="gpt-test", messages=MESSAGES) as stream:
+    async with helpers.stream(model="gpt-test", messages=MESSAGES) as stream:
         await stream.__anext__()
     full, early = openai_instrumented.spans()
     assert full.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)

@@ -213,6 +213,13 @@ def _chat_output_type(kwargs: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _set_chunk_finish_reason(op: Operation, choice: Any, reason: Any) -> None:
+    reason = _finish_reason(reason)
+    if reason is not None:
+        index = getattr(choice, "index", 0)
+        op.set_finish_reason(index if isinstance(index, int) else 0, reason)
+
+
 class ChatCompletionsEndpoint:
     """``chat.completions.create`` / ``.parse`` (and the ``.stream()`` helper, built on create)."""
 
@@ -282,21 +289,25 @@ class ChatCompletionsEndpoint:
             _read_chat_usage(op, usage)
         if not choices:
             return False
-        for choice in choices:
-            try:
-                reason = choice.finish_reason
-                calls = choice.delta.tool_calls
-            except AttributeError:
-                continue
-            if reason is not None:
-                reason = _finish_reason(reason)
+        if op.tool_definitions:  # tool-call deltas are only worth reading when tools were offered
+            for choice in choices:
+                try:
+                    reason = choice.finish_reason
+                    calls = choice.delta.tool_calls
+                except AttributeError:
+                    continue
                 if reason is not None:
-                    op.set_finish_reason(getattr(choice, "index", 0), reason)
-            if calls:
-                for call in calls:
-                    # A tool call's first delta carries its id; later deltas only extend arguments.
-                    if getattr(call, "id", None):
-                        op.tool_calls = (op.tool_calls or 0) + 1
+                    _set_chunk_finish_reason(op, choice, reason)
+                if calls:
+                    for call in calls:
+                        # A tool call's first delta carries its id; later deltas only extend arguments.
+                        if getattr(call, "id", None):
+                            op.tool_calls = (op.tool_calls or 0) + 1
+        else:
+            for choice in choices:
+                reason = getattr(choice, "finish_reason", None)
+                if reason is not None:
+                    _set_chunk_finish_reason(op, choice, reason)
         return True
 
 

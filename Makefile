@@ -1,0 +1,51 @@
+# Two entry points (see README): `make demo` and `make test`. Each creates and fills its own venvs.
+PYTHON ?= python3
+VENV := .venv
+# Older openai releases the suite also runs against: the oldest we support and the last 2.x.
+# The newest release is whatever pip resolves in $(VENV).
+OPENAI_PINNED := 1.66.0 2.54.0
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: demo test lint test-newest test-pinned bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[openai,test]'
+	touch $@
+
+.venv-openai-%/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-openai-$*
+	.venv-openai-$*/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-openai-$*/bin/pip install $(PIP_QUIET) -e '.[test]' 'openai==$*'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python examples/demo.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+# pytest exits 5 when it collected nothing: a run that proves nothing is a failure here.
+define run_pytest
+	$(1)/bin/python -c "import openai; print('$(1): openai', openai.__version__)"
+	$(1)/bin/python -m pytest $(2); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests in $(1)"; exit 1; fi; exit $$status
+endef
+
+test-newest: $(VENV)/.installed
+	$(call run_pytest,$(VENV),)
+
+test-openai-%: .venv-openai-%/.installed
+	$(call run_pytest,.venv-openai-$*,-m "not slow")
+
+test-pinned: $(addprefix test-openai-,$(OPENAI_PINNED))
+
+test: lint test-newest test-pinned
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/bench_overhead.py --write docs/performance.md
+
+clean:
+	rm -rf $(VENV) .venv-openai-* .pytest_cache .ruff_cache
