@@ -2,8 +2,9 @@
 iterator and the caller, and ends the call's span exactly once.
 
 The wrapper never replaces the object the caller holds. A client adapter puts it *inside* the
-client's stream object (OpenAI's ``Stream._iterator``) or hands it out where the client would hand
-out a bare iterator (Ollama). Each chunk goes through untouched. Per chunk we take one timestamp,
+client's stream object (OpenAI's ``Stream._iterator``) or, where the client hands out a bare
+generator (Ollama), behind a generator of our own (:func:`traced_generator`). Each chunk goes
+through untouched. Per chunk we take one timestamp,
 call the adapter's ``on_chunk(operation, chunk) -> bool`` (True for chunks that carry model
 output) and, for output chunks, append one integer (the gap since the previous one, for the
 time-per-output-chunk metric, recorded when the stream ends). How it ends:
@@ -23,7 +24,8 @@ Python call per chunk.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 from genai_otel import semconv as sc
@@ -173,3 +175,108 @@ class TracedAsyncIterator:
                 call.interrupt(sc.OUTCOME_ABANDONED, at_last_activity=True)
         except Exception:
             pass
+
+
+# --- clients whose streams are bare generators (Ollama) -----------------------------------------------------
+def traced_generator(
+    traced: TracedIterator | TracedAsyncIterator,
+) -> Generator[Any, None, None] | AsyncGenerator[Any, None]:
+    """A generator (async generator for a TracedAsyncIterator) that yields what ``traced`` yields.
+
+    For clients that return a lazy generator: the caller keeps ``type(stream)`` (``types.GeneratorType``
+    or ``types.AsyncGeneratorType``), ``close()``/``aclose()``, ``send``/``throw`` and ``inspect`` answers,
+    which a TracedIterator handed out instead would change. Two things it adds:
+
+    * a lazy generator makes its HTTP request on the first ``next()``; the span is current during that
+      step only (so HTTP spans nest under it), never between chunks;
+    * ``close()`` by the caller and finalization by the garbage collector both raise GeneratorExit at
+      the ``yield``. CPython clears weak references to a generator before finalizing it, so a dead
+      reference to ourselves there means the collector: the span is left to ``TracedIterator.__del__``
+      ("abandoned", dated at the last chunk); otherwise the caller closed it ("closed_early"). The
+      async generator must not await in that case either: the event loop that would run it may be
+      gone, and a collected async generator is closed by the loop's finalizer hook, if at all.
+    """
+    self_reference: list[weakref.ref[Any]] = []
+    if isinstance(traced, TracedAsyncIterator):
+        async_generator = _delegate_async(traced, self_reference)
+        self_reference.append(weakref.ref(async_generator))
+        return async_generator
+    generator = _delegate(traced, self_reference)
+    self_reference.append(weakref.ref(generator))
+    return generator
+
+
+def _activate(call: Call) -> object | None:
+    try:
+        return call.activate()
+    except Exception:
+        report_internal_error("activating the span for a lazy stream")
+        return None
+
+
+def _deactivate(token: object | None) -> None:
+    if token is not None:
+        try:
+            Call.deactivate(token)
+        except Exception:
+            report_internal_error("deactivating the span for a lazy stream")
+
+
+def _closed_by_caller(self_reference: list[weakref.ref[Any]]) -> bool:
+    return bool(self_reference) and self_reference[0]() is not None
+
+
+def _end_closed(traced: TracedIterator | TracedAsyncIterator) -> None:
+    try:
+        traced.closed_by_caller()
+    except Exception:
+        report_internal_error("ending a stream the caller closed")
+
+
+def _delegate(traced: TracedIterator, self_reference: list[weakref.ref[Any]]) -> Generator[Any, None, None]:
+    try:
+        token = _activate(traced._call)
+        try:
+            first = next(traced)
+        except StopIteration:
+            return
+        finally:
+            _deactivate(token)
+        yield first
+        # Not `yield from`: it would close `traced` on any GeneratorExit, the collector's included.
+        for chunk in traced:  # noqa: UP028
+            yield chunk
+    except GeneratorExit:
+        if _closed_by_caller(self_reference):
+            try:
+                close = getattr(traced._inner, "close", None)
+                if close is not None:
+                    close()  # the client's own close: its errors reach the caller, as without us
+            finally:
+                _end_closed(traced)
+        raise
+
+
+async def _delegate_async(
+    traced: TracedAsyncIterator, self_reference: list[weakref.ref[Any]]
+) -> AsyncGenerator[Any, None]:
+    try:
+        token = _activate(traced._call)
+        try:
+            first = await traced.__anext__()
+        except StopAsyncIteration:
+            return
+        finally:
+            _deactivate(token)
+        yield first
+        async for chunk in traced:
+            yield chunk
+    except GeneratorExit:
+        if _closed_by_caller(self_reference):
+            try:
+                aclose = getattr(traced._inner, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                _end_closed(traced)
+        raise

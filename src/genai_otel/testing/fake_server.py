@@ -1,9 +1,11 @@
-"""A small LLM server on 127.0.0.1 that speaks the OpenAI wire protocol, for tests and demos.
+"""A small LLM server on 127.0.0.1 that speaks the OpenAI wire protocol and the Ollama API, for tests
+and demos.
 
 It is deterministic and needs no model: answers are built from the request. Start it with::
 
     with FakeLLMServer() as server:
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="unused")
+        local = ollama.Client(host=server.base_url)  # /api/chat, /api/generate, /api/embed, /api/embeddings
 
 Behaviour is chosen per request by the ``X-Fake-Scenario`` header (or, when absent, by a scenario
 name inside the model name, e.g. ``model="gpt-test:status-429"``):
@@ -19,11 +21,23 @@ name inside the model name, e.g. ``model="gpt-test:status-429"``):
 ``stream-error``
     streaming only: an ``{"error": ...}`` event after a few chunks.
 ``no-usage``
-    no usage block in the response.
+    no usage block in the response (Ollama: no token counts and no timings in the final message).
+``cold-load`` (Ollama)
+    the final message reports a model load of 2.4 s (reported only: nothing waits).
+
+On the Ollama routes, streams are NDJSON (``"stream"`` defaults to true, as in Ollama) and end with a
+``"done": true`` message carrying ``done_reason``, token counts and timings in nanoseconds; errors have
+Ollama's ``{"error": "..."}`` body (``status-404`` says the model was not found); ``stream-error`` is an
+``{"error": ...}`` line; ``options.num_predict`` cuts the answer to that many pieces with
+``done_reason="length"``; ``think`` adds thinking before the answer. Ollama's models carry tags
+(``llama3.2:1b``): only a known scenario after the last ``:`` is one.
 
 ``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
 ``X-Fake-Chunks`` sets how many content chunks a
-stream carries. Every request is kept in ``server.requests`` for assertions.
+stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
+calls the first tool with ``{"query": <that message>}``); ``X-Fake-Piece-Size`` streams text and
+tool arguments in pieces of that many characters, splitting words. Every request is kept in
+``server.requests`` for assertions.
 """
 
 from __future__ import annotations
@@ -153,6 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
         return ""
 
     def _error(self, status: int) -> None:
+        if self.path.startswith("/api/"):
+            message = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
+            self._send_json(status, {"error": message})
+            return
         kinds = {400: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
         self._send_json(
             status,
@@ -186,6 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/chat/completions": self._chat,
             "/v1/responses": self._responses,
             "/v1/embeddings": self._embeddings,
+            "/api/chat": self._ollama_chat,
+            "/api/generate": self._ollama_generate,
+            "/api/embed": self._ollama_embed,
+            "/api/embeddings": self._ollama_embeddings,
         }.get(path)
         if route is None:
             self._send_json(404, {"error": {"message": f"no route {path}"}})
@@ -198,9 +220,12 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         tools = body.get("tools") or []
+        echo = self.headers.get("X-Fake-Echo") is not None
         if tools and last.get("role") != "tool":
             function = tools[0].get("function", {})
             arguments = _example_for(function.get("parameters", {}))
+            if echo:
+                arguments = {"query": _content_text(last.get("content"))}
             return None, [
                 {
                     "id": "call_fake_1",
@@ -210,6 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
             ]
         if last.get("role") == "tool":
             return f"According to the tool: {_content_text(last.get('content'))}", []
+        if echo:
+            return _content_text(last.get("content")), []
         response_format = body.get("response_format") or {}
         if response_format.get("type") == "json_schema":
             return json.dumps(_example_for(response_format.get("json_schema", {}).get("schema"))), []
@@ -280,6 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
 
         wanted = int(self.headers.get("X-Fake-Chunks") or 0)
+        piece_size = int(self.headers.get("X-Fake-Piece-Size") or 8)
         if tool_calls:
             pieces: list[dict[str, Any]] = []
             for index, call in enumerate(tool_calls):
@@ -291,16 +319,24 @@ class _Handler(BaseHTTPRequestHandler):
                     "function": {"name": call["function"]["name"], "arguments": ""},
                 }
                 pieces.append({"tool_calls": [head]})
-                for start in range(0, len(arguments), 8):
+                for start in range(0, len(arguments), piece_size):
                     pieces.append(
                         {
                             "tool_calls": [
-                                {"index": index, "function": {"arguments": arguments[start : start + 8]}}
+                                {
+                                    "index": index,
+                                    "function": {"arguments": arguments[start : start + piece_size]},
+                                }
                             ]
                         }
                     )
         else:
-            words = [f"w{i} " for i in range(wanted)] if wanted else [w + " " for w in (text or "").split()]
+            if wanted:
+                words = [f"w{i} " for i in range(wanted)]
+            elif self.headers.get("X-Fake-Piece-Size"):  # split anywhere, even inside a word
+                words = [(text or "")[i : i + piece_size] for i in range(0, len(text or ""), piece_size)]
+            else:
+                words = [w + " " for w in (text or "").split()]
             pieces = [{"content": word} for word in words]
 
         self._start_stream("text/event-stream")
@@ -523,6 +559,178 @@ class _Handler(BaseHTTPRequestHandler):
         if scenario != "no-usage":
             payload["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
         self._send_json(200, payload)
+
+    # --- Ollama API -------------------------------------------------------------------------------
+    _OLLAMA_SCENARIOS = ("malformed", "truncate", "cut", "stream-error", "no-usage", "cold-load")
+
+    def _ollama_model(self, body: dict[str, Any]) -> str:
+        """The model as Ollama names it in answers: tagged (``:latest`` when the request had no tag)."""
+        model = str(body.get("model") or "")
+        name, _, tag = model.rpartition(":")
+        if name and (tag in self._OLLAMA_SCENARIOS or tag.startswith("status-")):
+            model = name
+        return model if ":" in model else f"{model}:latest"
+
+    def _ollama_done(
+        self, scenario: str, prompt_tokens: int, output_tokens: int, reason: str = "stop"
+    ) -> dict[str, Any]:
+        """The fields of Ollama's final message: why it stopped, token counts, timings in ns."""
+        done: dict[str, Any] = {"done": True, "done_reason": reason}
+        if scenario == "no-usage":
+            return done
+        load = 2_400_000_000 if scenario == "cold-load" else 1_500_000
+        prompt_eval = 300_000 * prompt_tokens
+        evaluation = 8_000_000 * output_tokens
+        done.update(
+            total_duration=load + prompt_eval + evaluation + 700_000,
+            load_duration=load,
+            prompt_eval_count=prompt_tokens,
+            prompt_eval_duration=prompt_eval,
+            eval_count=output_tokens,
+            eval_duration=evaluation,
+        )
+        return done
+
+    def _ollama_pieces(self, body: dict[str, Any], text: str) -> tuple[list[str], str]:
+        """The answer in streamed pieces (``X-Fake-Chunks`` of them if set) and its done_reason."""
+        wanted = int(self.headers.get("X-Fake-Chunks") or 0)
+        pieces = [f"w{i} " for i in range(wanted)] if wanted else [w + " " for w in text.split()]
+        limit = (body.get("options") or {}).get("num_predict")
+        if isinstance(limit, int) and 0 < limit < len(pieces):
+            return pieces[:limit], "length"
+        return pieces, "stop"
+
+    def _ollama_text(self, body: dict[str, Any], default: str) -> str:
+        answer_format = body.get("format")
+        if answer_format == "json":
+            return json.dumps({"answer": default})
+        if isinstance(answer_format, dict):
+            return json.dumps(_example_for(answer_format))
+        return default
+
+    def _ollama_stream(self, scenario: str, messages: list[dict[str, Any]], done: dict[str, Any]) -> None:
+        self._start_stream("application/x-ndjson")
+        for position, message in enumerate(messages):
+            if position == 2 and scenario in ("truncate", "cut", "stream-error", "malformed"):
+                if scenario == "truncate":
+                    self._end_stream()
+                elif scenario == "cut":
+                    self._cut_connection()
+                elif scenario == "stream-error":
+                    self._write_chunk(b'{"error": "fake failure mid-stream"}\n')
+                    self._end_stream()
+                else:
+                    self._write_chunk(b"{not json\n")
+                    self._end_stream()
+                return
+            if self.chunk_delay:
+                time.sleep(self.chunk_delay)
+            self._write_chunk(json.dumps(message).encode() + b"\n")
+        self._write_chunk(json.dumps(done).encode() + b"\n")
+        self._end_stream()
+
+    def _ollama_chat(self, body: dict[str, Any], scenario: str) -> None:
+        base = {"model": self._ollama_model(body), "created_at": "2026-01-01T00:00:00Z"}
+        messages = body.get("messages") or []
+        prompt_tokens = sum(_words(_content_text(m.get("content"))) + 3 for m in messages) or 1
+        text, openai_calls = self._chat_plan(body)
+        # Ollama sends each tool call whole, with its arguments as an object.
+        tool_calls = [
+            {
+                "function": {
+                    "name": call["function"]["name"],
+                    "arguments": json.loads(call["function"]["arguments"]),
+                }
+            }
+            for call in openai_calls
+        ]
+        thinking = (
+            "The user asks about a parcel; the tracking data has the answer." if body.get("think") else ""
+        )
+        pieces, reason = self._ollama_pieces(body, self._ollama_text(body, text or ""))
+        output_tokens = len(pieces) + _words(thinking) + len(tool_calls) or 1
+        done = {**base, "message": {"role": "assistant", "content": ""}}
+        done.update(self._ollama_done(scenario, prompt_tokens, output_tokens, reason))
+        if not body.get("stream", True):
+            if scenario == "malformed":
+                self._send_json(200, None, raw=b'{"model": "x", "message": {"role": ')
+                return
+            message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces).strip()}
+            if thinking:
+                message["thinking"] = thinking
+            if tool_calls:
+                message["tool_calls"] = tool_calls
+            self._send_json(200, {**done, "message": message})
+            return
+        stream = [
+            {**base, "message": {"role": "assistant", "content": "", "thinking": word + " "}, "done": False}
+            for word in thinking.split()
+        ]
+        if tool_calls:
+            stream.append(
+                {
+                    **base,
+                    "message": {"role": "assistant", "content": "", "tool_calls": tool_calls},
+                    "done": False,
+                }
+            )
+        stream += [
+            {**base, "message": {"role": "assistant", "content": piece}, "done": False} for piece in pieces
+        ]
+        self._ollama_stream(scenario, stream, done)
+
+    def _ollama_generate(self, body: dict[str, Any], scenario: str) -> None:
+        base = {"model": self._ollama_model(body), "created_at": "2026-01-01T00:00:00Z"}
+        prompt = f"{body.get('system') or ''} {body.get('prompt') or ''}"
+        thinking = (
+            "The user asks about a parcel; the tracking data has the answer." if body.get("think") else ""
+        )
+        pieces, reason = self._ollama_pieces(body, self._ollama_text(body, DEFAULT_ANSWER))
+        done = {**base, "response": "", "context": [1, 2, 3]}
+        done.update(
+            self._ollama_done(scenario, _words(prompt) + 3, len(pieces) + _words(thinking) or 1, reason)
+        )
+        if not body.get("stream", True):
+            if scenario == "malformed":
+                self._send_json(200, None, raw=b'{"model": "x", "response": ')
+                return
+            answer = {**done, "response": "".join(pieces).strip()}
+            if thinking:
+                answer["thinking"] = thinking
+            self._send_json(200, answer)
+            return
+        stream = [
+            {**base, "response": "", "thinking": word + " ", "done": False} for word in thinking.split()
+        ]
+        stream += [{**base, "response": piece, "done": False} for piece in pieces]
+        self._ollama_stream(scenario, stream, done)
+
+    def _ollama_vector(self, text: str, dimensions: int) -> list[float]:
+        seed = zlib.crc32(text.encode())
+        return [((seed >> (i % 32)) % 1000) / 1000.0 for i in range(dimensions)]
+
+    def _ollama_embed(self, body: dict[str, Any], scenario: str) -> None:
+        if scenario == "malformed":
+            self._send_json(200, None, raw=b'{"embeddings": [ [')
+            return
+        inputs = body.get("input")
+        texts = [inputs] if isinstance(inputs, str) else [str(text) for text in inputs or []]
+        dimensions = int(body.get("dimensions") or 8)
+        payload: dict[str, Any] = {
+            "model": self._ollama_model(body),
+            "embeddings": [self._ollama_vector(text, dimensions) for text in texts],
+        }
+        if scenario != "no-usage":
+            payload.update(
+                total_duration=2_000_000, load_duration=1_500_000, prompt_eval_count=sum(map(_words, texts))
+            )
+        self._send_json(200, payload)
+
+    def _ollama_embeddings(self, body: dict[str, Any], scenario: str) -> None:
+        if scenario == "malformed":
+            self._send_json(200, None, raw=b'{"embedding": [')
+            return
+        self._send_json(200, {"embedding": self._ollama_vector(str(body.get("prompt") or ""), 8)})
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,0 +1,163 @@
+"""The Ollama instrumentor's lifecycle, its module-level functions, its entry point and auto-instrumentation
+with opentelemetry-instrument."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from genai_otel import semconv as sc
+
+ollama = pytest.importorskip("ollama")
+
+from genai_otel.ollama import OllamaInstrumentor  # noqa: E402  (after the importorskip)
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+METHODS = ("chat", "generate", "embed", "embeddings")
+
+
+def _originals() -> dict[str, object]:
+    return {
+        f"{owner.__name__}.{name}": vars(owner)[name]
+        for owner in (ollama.Client, ollama.AsyncClient)
+        for name in METHODS
+    }
+
+
+def test_instrument_twice_then_uninstrument_restores_everything(telemetry, ollama_client) -> None:
+    classes_before = _originals()
+    module_before = {name: getattr(ollama, name) for name in METHODS}
+    instrumentor = OllamaInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    assert all(getattr(ollama, name) is not module_before[name] for name in METHODS)
+    ollama_client.chat(model="llama-test", messages=MESSAGES)
+    assert len(telemetry.spans()) == 1  # not two spans from a double patch
+    instrumentor.uninstrument()
+    assert _originals() == classes_before
+    assert all(getattr(ollama, name) is module_before[name] for name in METHODS)
+    ollama_client.chat(model="llama-test", messages=MESSAGES)
+    assert len(telemetry.spans()) == 1
+
+
+def test_reinstrument_after_uninstrument(telemetry, ollama_client) -> None:
+    instrumentor = OllamaInstrumentor()
+    for _ in range(3):
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+        ollama_client.generate(model="llama-test", prompt="hi")
+        instrumentor.uninstrument()
+    assert len(telemetry.spans()) == 3
+    telemetry.assert_each_span_ended_once()
+
+
+def test_module_functions_the_application_replaced_are_left_alone(telemetry) -> None:
+    def my_chat(*args: object, **kwargs: object) -> str:
+        return "mine"
+
+    original = ollama.chat
+    ollama.chat = my_chat
+    try:
+        instrumentor = OllamaInstrumentor()
+        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
+        assert ollama.chat is my_chat
+        generate_during = ollama.generate
+        instrumentor.uninstrument()
+        assert ollama.chat is my_chat
+        assert ollama.generate is not generate_during
+    finally:
+        ollama.chat = original
+
+
+def test_dependencies_are_declared() -> None:
+    assert OllamaInstrumentor().instrumentation_dependencies() == ("ollama >= 0.4.0, < 1",)
+
+
+def test_entry_point_has_our_own_name() -> None:
+    ours = {
+        ep.name: ep
+        for ep in entry_points(group="opentelemetry_instrumentor")
+        if ep.value.startswith("genai_otel")
+    }
+    assert ours["genai_otel_ollama"].value == "genai_otel.ollama:OllamaInstrumentor"
+    assert ours["genai_otel_ollama"].load() is OllamaInstrumentor
+
+
+# The app knows nothing of OpenTelemetry: it imports ollama and calls the module-level functions, which
+# go to the default client made at import time, pointed at the test server by OLLAMA_HOST.
+APP = textwrap.dedent(
+    """
+    import ollama
+    from ollama import generate
+
+    ollama.chat(model="llama-test", messages=[{"role": "user", "content": "hi"}])
+    generate(model="llama-test", prompt="hi")
+    for _ in ollama.chat(model="llama-test", messages=[{"role": "user", "content": "hi"}], stream=True):
+        pass
+    """
+)
+
+
+def _run_auto_instrumented(tmp_path: Path, port: int, **env: str) -> list[dict]:
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
+    environment = {
+        **os.environ,
+        "OLLAMA_HOST": f"127.0.0.1:{port}",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_SERVICE_NAME": "auto-test",
+        **env,
+    }
+    done = subprocess.run(
+        [str(instrument), sys.executable, str(script)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    spans, depth, buffer = [], 0, ""
+    for line in done.stdout.splitlines():  # the console exporter prints one JSON object per span
+        if line.startswith("{") and depth == 0:
+            buffer = ""
+        depth += line.count("{") - line.count("}")
+        buffer += line + "\n"
+        if depth == 0 and buffer.strip():
+            spans.append(json.loads(buffer))
+            buffer = ""
+    return [s for s in spans if s.get("attributes", {}).get(sc.GEN_AI_PROVIDER_NAME) == "ollama"]
+
+
+@pytest.mark.slow
+def test_opentelemetry_instrument_traces_the_module_level_functions(tmp_path, llm_server) -> None:
+    spans = _run_auto_instrumented(tmp_path, llm_server.port)
+    assert [s["name"] for s in spans] == ["chat llama-test", "text_completion llama-test", "chat llama-test"]
+    assert {s["attributes"][sc.SERVER_PORT] for s in spans} == {llm_server.port}
+    assert spans[2]["attributes"][sc.GEN_AI_RESPONSE_FINISH_REASONS] == ["stop"]
+
+
+@pytest.mark.slow
+def test_disabling_our_ollama_entry_point_only(tmp_path, llm_server) -> None:
+    assert (
+        _run_auto_instrumented(
+            tmp_path, llm_server.port, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="genai_otel_ollama"
+        )
+        == []
+    )
+    spans = _run_auto_instrumented(tmp_path, llm_server.port, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="ollama")
+    assert len(spans) == 3
