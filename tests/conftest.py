@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -21,10 +24,11 @@ class EndCounter(SpanProcessor):
     """Counts how often each span reaches on_end: every span must end exactly once."""
 
     def __init__(self) -> None:
-        self.ends: Counter[int] = Counter()
+        self.ends: Counter[tuple[int, int, int | None]] = Counter()
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.ends[span.context.span_id] += 1
+        # Hypothesis seeds `random`, so ids can repeat across examples; the start time tells spans apart.
+        self.ends[(span.context.trace_id, span.context.span_id, span.start_time)] += 1
 
 
 class Telemetry:
@@ -36,6 +40,37 @@ class Telemetry:
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.log_exporter = InMemoryLogRecordExporter()
+        self.logger_provider = LoggerProvider()
+        self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
+
+    def providers(self) -> dict[str, Any]:
+        return {
+            "tracer_provider": self.tracer_provider,
+            "meter_provider": self.meter_provider,
+            "logger_provider": self.logger_provider,
+        }
+
+    def logs(self) -> list[Any]:
+        return [item.log_record for item in self.log_exporter.get_finished_logs()]
+
+    def exported_text(self) -> str:
+        """Everything exported (spans with events and status, log records, metric attributes) as text,
+        for checking that a value appears nowhere."""
+        parts: list[str] = []
+        for span in self.spans():
+            parts.append(span.to_json())
+        for record in self.logs():
+            parts.append(
+                json.dumps({"attributes": dict(record.attributes or {}), "body": record.body}, default=str)
+            )
+        data = self.reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    for point in metric.data.data_points:
+                        parts.append(json.dumps(dict(point.attributes or {}), default=str))
+        return "\n".join(parts)
 
     def spans(self) -> list[ReadableSpan]:
         return list(self.exporter.get_finished_spans())
@@ -60,6 +95,16 @@ class Telemetry:
                     if metric.name == name:
                         points.extend(metric.data.data_points)
         return points
+
+    def metric_snapshot(self) -> dict[str, list[Any]]:
+        """All points of one collection, by metric name (exemplars are reset by each collection)."""
+        snapshot: dict[str, list[Any]] = {}
+        data = self.reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    snapshot.setdefault(metric.name, []).extend(metric.data.data_points)
+        return snapshot
 
     def metric(self, name: str) -> Any:
         data = self.reader.get_metrics_data()
@@ -98,6 +143,24 @@ def openai_instrumented(telemetry: Telemetry) -> Iterator[Telemetry]:
 
 
 @pytest.fixture
+def instrument_openai(telemetry: Telemetry) -> Iterator[Any]:
+    """Instrument OpenAI with extra ``instrument()`` arguments: ``instrument_openai(capture_message_content=...)``."""
+    from genai_otel.openai import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+
+    def instrument(**kwargs: Any) -> Telemetry:
+        instrumentor.instrument(**telemetry.providers(), **kwargs)
+        return telemetry
+
+    try:
+        yield instrument
+    finally:
+        instrumentor.uninstrument()
+        telemetry.assert_each_span_ended_once()
+
+
+@pytest.fixture
 def openai_client(llm_server: FakeLLMServer) -> Any:
     import openai
 
@@ -115,3 +178,34 @@ def async_openai_client(llm_server: FakeLLMServer) -> Any:
     return openai.AsyncOpenAI(
         base_url=llm_server.openai_base_url, api_key="sk-test-not-a-real-key-000", max_retries=0
     )
+
+
+# --- Ollama ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def ollama_instrumented(telemetry: Telemetry) -> Iterator[Telemetry]:
+    pytest.importorskip("ollama")
+    from genai_otel.ollama import OllamaInstrumentor
+
+    instrumentor = OllamaInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        yield telemetry
+    finally:
+        instrumentor.uninstrument()
+        telemetry.assert_each_span_ended_once()
+
+
+@pytest.fixture
+def ollama_client(llm_server: FakeLLMServer) -> Any:
+    ollama = pytest.importorskip("ollama")
+    client = ollama.Client(host=llm_server.base_url)
+    yield client
+    client._client.close()
+
+
+@pytest.fixture
+def async_ollama_client(llm_server: FakeLLMServer) -> Any:
+    ollama = pytest.importorskip("ollama")
+    return ollama.AsyncClient(host=llm_server.base_url)

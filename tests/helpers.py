@@ -11,3 +11,8 @@ def chat_helpers(client: Any) -> Any:
     if hasattr(client.chat.completions, "parse"):
         return client.chat.completions
     return client.beta.chat.completions
+
+
+def upper_redactor(text: str) -> str:
+    """A custom redactor loadable as ``tests.helpers:upper_redactor``."""
+    return text.upper()

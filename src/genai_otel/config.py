@@ -1,19 +1,36 @@
 """Settings: ``instrument(...)`` keyword arguments first, then environment variables, then defaults.
 
-A bad value is named in one warning (with the values that would have been accepted) and the
-default is used instead; configuration never raises into the application.
+A bad value is named in one warning (with the values that would have been accepted) and the safe
+default is used instead; configuration never raises into the application. For content capture,
+"safe" means capturing nothing: an unusable redaction setting drops content rather than recording it
+unredacted.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from genai_otel._failsafe import warn_setting_once
+from genai_otel.content import CaptureMode, ContentSettings
+from genai_otel.cost import RateCard, load_rate_card
+from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+CONTENT_MAX_LENGTH_ENV = "GENAI_OTEL_CONTENT_MAX_LENGTH"
+CAPTURE_BINARY_ENV = "GENAI_OTEL_CAPTURE_BINARY"
+HASH_INPUTS_ENV = "GENAI_OTEL_HASH_INPUTS"
+HASH_KEY_ENV = "GENAI_OTEL_HASH_KEY"
+REDACTION_POLICY_ENV = "GENAI_OTEL_REDACTION_POLICY"
+REDACT_PATTERNS_ENV = "GENAI_OTEL_REDACT_PATTERNS"
+REDACT_DISABLE_ENV = "GENAI_OTEL_REDACT_DISABLE"
+REDACTOR_ENV = "GENAI_OTEL_REDACTOR"
+REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -35,6 +52,146 @@ def read_bool(value: Any, name: str, default: bool) -> bool:
     return default
 
 
+def read_positive_int(value: Any, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number > 0:
+        return number
+    warn_setting_once(name, f"{name}={value!r} is not a positive integer; using {default}")
+    return default
+
+
+def read_capture_mode(value: Any, name: str) -> CaptureMode:
+    """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
+    if value is None:
+        return CaptureMode.NO_CONTENT
+    if isinstance(value, CaptureMode):
+        return value
+    if isinstance(value, bool):
+        return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
+    text = str(value).strip().upper()
+    if text in CaptureMode.__members__:
+        return CaptureMode[text]
+    if text.lower() in _TRUE:
+        return CaptureMode.SPAN_ONLY
+    if text.lower() in _FALSE or not text:
+        return CaptureMode.NO_CONTENT
+    valid = ", ".join([*CaptureMode.__members__, "true", "false"])
+    warn_setting_once(name, f"{name}={value!r} is not a capture mode (valid: {valid}); capturing no content")
+    return CaptureMode.NO_CONTENT
+
+
+def _setting(kwargs: Mapping[str, Any], argument: str, env: str) -> tuple[Any, str]:
+    """The value and the name to blame for it: the argument if given, else the environment variable."""
+    if kwargs.get(argument) is not None:
+        return kwargs[argument], f"instrument({argument}=...)"
+    return os.environ.get(env), env
+
+
+def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None, str | None]:
+    """A callable, ``"presidio"`` or ``"module:function"`` -> (redactor, reason it is broken)."""
+    if spec is None or spec == "":
+        return None, None
+    if callable(spec):
+        return spec, None
+    text = str(spec).strip()
+    try:
+        if text.lower() == "presidio":
+            return PresidioRedactor(), None
+        module, _, attribute = text.partition(":")
+        redactor = getattr(importlib.import_module(module), attribute)
+        if not callable(redactor):
+            raise TypeError(f"{text} is not callable")
+        return redactor, None
+    except Exception as exc:
+        warn_setting_once(
+            source,
+            f"{source}={text!r} could not be loaded ({exc}); content will be dropped, not recorded "
+            "unredacted (use 'module:function' or 'presidio')",
+        )
+        return None, f"redactor {text!r} unavailable"
+
+
+def _load_patterns(value: Any, source: str) -> tuple[dict[str, str], str | None]:
+    if value is None or value == "":
+        return {}, None
+    try:
+        patterns = json.loads(value) if isinstance(value, str) else dict(value)
+        if not isinstance(patterns, dict):
+            raise ValueError("not a JSON object")
+        return {str(k): str(v) for k, v in patterns.items()}, None
+    except (ValueError, TypeError) as exc:
+        warn_setting_once(
+            source,
+            f"{source} is not a mapping of placeholder names to regular expressions ({exc}), e.g. "
+            '\'{"ORDER_ID": "#A\\\\d{5}"}\'; content will be dropped, not recorded unredacted',
+        )
+        return {}, f"unreadable {source}"
+
+
+def _load_disabled(value: Any, source: str) -> list[str]:
+    if value is None:
+        return []
+    items = [
+        s.strip().lower() for s in (value.split(",") if isinstance(value, str) else value) if str(s).strip()
+    ]
+    unknown = sorted(set(items) - set(BUILTIN_DETECTORS))
+    if unknown:
+        warn_setting_once(
+            source, f"{source}: unknown detectors {unknown} ignored (known: {', '.join(BUILTIN_DETECTORS)})"
+        )
+    return [item for item in items if item in BUILTIN_DETECTORS]
+
+
+def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
+    mode_value, mode_source = _setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV)
+    mode = read_capture_mode(mode_value, mode_source)
+    hash_value, hash_source = _setting(kwargs, "hash_inputs", HASH_INPUTS_ENV)
+    key_value, _ = _setting(kwargs, "hash_key", HASH_KEY_ENV)
+    hash_key = key_value.encode() if isinstance(key_value, str) and key_value else key_value or None
+    policy = None
+    if mode is not CaptureMode.NO_CONTENT:
+        policy = _load_policy(kwargs)
+    length_value, length_source = _setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV)
+    binary_value, binary_source = _setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV)
+    return ContentSettings(
+        mode=mode,
+        max_length=read_positive_int(length_value, length_source, 16384),
+        capture_binary=read_bool(binary_value, binary_source, False),
+        hash_inputs=read_bool(hash_value, hash_source, True),
+        hash_key=hash_key if isinstance(hash_key, bytes) else None,
+        policy=policy,
+    )
+
+
+def _load_policy(kwargs: Mapping[str, Any]) -> RedactionPolicy:
+    name_value, _ = _setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV)
+    patterns_value, patterns_source = _setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV)
+    disabled_value, disabled_source = _setting(kwargs, "redact_disable", REDACT_DISABLE_ENV)
+    redactor_value, redactor_source = _setting(kwargs, "redactor", REDACTOR_ENV)
+    timeout_value, timeout_source = _setting(kwargs, "redaction_timeout_ms", REDACTION_TIMEOUT_ENV)
+    patterns, patterns_broken = _load_patterns(patterns_value, patterns_source)
+    custom, custom_broken = _load_redactor(redactor_value, redactor_source)
+    policy = RedactionPolicy(
+        name=str(name_value or "default"),
+        disabled=_load_disabled(disabled_value, disabled_source),
+        patterns=patterns,
+        custom=custom,
+        custom_timeout=read_positive_int(timeout_value, timeout_source, 100) / 1000,
+        broken=patterns_broken or custom_broken,
+    )
+    if policy.broken and not (patterns_broken or custom_broken):
+        warn_setting_once(
+            patterns_source,
+            f"{patterns_source}: {policy.broken}; content will be dropped, not recorded unredacted",
+        )
+    return policy
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: the resolver reads GENAI_OTEL_PROVIDER_MAP itself (see genai_otel.providers).
@@ -43,14 +200,18 @@ class Settings:
     # times our whole per-chunk cost (docs/performance.md), and an SDK View that drops the metric
     # does not save it; this switch does.
     time_per_output_chunk: bool = True
+    content: ContentSettings = field(default_factory=ContentSettings)
+    rate_card: RateCard | None = None
 
     @classmethod
     def load(cls, **kwargs: Any) -> Settings:
-        chunk_metric = kwargs.get("time_per_output_chunk")
-        if chunk_metric is None:
-            chunk_metric = read_bool(
-                os.environ.get(TIME_PER_OUTPUT_CHUNK_ENV), TIME_PER_OUTPUT_CHUNK_ENV, True
-            )
-        else:
-            chunk_metric = read_bool(chunk_metric, "instrument(time_per_output_chunk=...)", True)
-        return cls(provider_map=kwargs.get("provider_map"), time_per_output_chunk=chunk_metric)
+        chunk_value, chunk_source = _setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        return cls(
+            provider_map=kwargs.get("provider_map"),
+            time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
+            content=load_content_settings(kwargs),
+            rate_card=load_rate_card(kwargs.get("rate_card")),
+        )
+
+
+__all__ = ["Settings", "load_content_settings", "read_bool", "read_capture_mode"]

@@ -8,7 +8,10 @@ into span attributes and metric points. ``None`` always means "unknown" and is n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genai_otel.content import Content
 
 
 class Operation:
@@ -18,6 +21,7 @@ class Operation:
         "cache_creation_input_tokens",
         "cache_read_input_tokens",
         "choice_count",
+        "content",
         "conversation_id",
         "embedding_dimensions",
         "encoding_formats",
@@ -40,6 +44,8 @@ class Operation:
         "seed",
         "server_address",
         "server_port",
+        "server_time_per_output_token",
+        "server_time_to_first_token",
         "stop_sequences",
         "stream",
         "temperature",
@@ -83,10 +89,15 @@ class Operation:
         self.reasoning_output_tokens: int | None = None
         self.embedding_dimensions: int | None = None
         self.tool_calls: int | None = None
+        # Timings the server measured itself and reported in its response (Ollama does), in seconds.
+        self.server_time_to_first_token: float | None = None
+        self.server_time_per_output_token: float | None = None
         # An error the response itself reports although the transport succeeded (e.g. a
         # Responses API stream that ends with "response.failed"): recorded as error.type.
         self.error_type: str | None = None
         self.response_attributes: dict[str, Any] | None = None
+        # Message content, only while capture is on (see genai_otel.content).
+        self.content: Content | None = None
 
     def set_finish_reason(self, index: int, reason: str) -> None:
         if self.finish_reasons is None:

@@ -1,35 +1,363 @@
-"""Redaction applied to text genai-otel records.
+"""The redaction gate every captured string passes, and the secret scrubber for exception messages.
 
-Exception messages are recorded on error spans whatever the content settings, and a provider's
-error message can echo a credential (``Incorrect API key provided: sk-...``). They pass through
-:func:`scrub_secrets` first.
+A :class:`RedactionPolicy` is a chain: built-in detectors (each replaces what it finds with a typed
+placeholder such as ``[EMAIL]``), then user patterns, then an optional user callable (or Presidio).
+It fails closed: :meth:`RedactionPolicy.redact` raises :class:`RedactionFailed` whenever any step
+cannot run, and the caller then drops the content instead of recording it raw.
+
+Regex redaction is a best effort against *recognisable* data. What it cannot catch (names, street
+addresses, free-text secrets, data in images) is listed in docs/content-capture.md.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
+BUILTIN_VERSION = "2026.11"
+
+
+class RedactionFailed(Exception):
+    """The policy could not run; the content it was given must be dropped."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- validators for detectors whose regex alone is too loose -------------------------------------------
+def _luhn_ok(text: str) -> bool:
+    digits = [int(ch) for ch in text if ch.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _iban_ok(text: str) -> bool:
+    compact = text.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def _ipv6_ok(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
+_GROUP = re.compile(r"[^ -]+")
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    placeholder: str
+    pattern: re.Pattern[str]
+    validate: Callable[[str], bool] | None = None
+    replacement: str | None = None  # a template with groups, for detectors that keep a prefix
+    # A cheap test that must pass before the regex runs at all (most texts hold no candidate).
+    trigger: Callable[[str], bool] | None = None
+    # Applied only inside runs of digits and separators found by one shared scan (see _NUMBER_RUN).
+    numeric: bool = False
+
+    def apply(self, text: str) -> str:
+        if self.replacement is not None:
+            return self.pattern.sub(self.replacement, text)
+        if self.validate is None:
+            return self.pattern.sub(self.placeholder, text)
+        return self.pattern.sub(lambda match: self._validated(match.group(0)), text)
+
+    def _validated(self, candidate: str) -> str:
+        """Replace the longest valid run of whole groups in ``candidate``.
+
+        A greedy match can swallow a neighbouring group ("GB82 WEST ... 32 A", a year after a card
+        number); its checksum then fails although a valid value sits inside, so sub-runs are tried."""
+        validate = self.validate
+        assert validate is not None
+        if validate(candidate):
+            return self.placeholder
+        groups = [(g.start(), g.end()) for g in _GROUP.finditer(candidate)]
+        best: tuple[int, int] | None = None
+        for first in range(len(groups)):
+            for last in range(len(groups) - 1, first - 1, -1):
+                start, end = groups[first][0], groups[last][1]
+                if best is not None and end - start <= best[1] - best[0]:
+                    break
+                if validate(candidate[start:end]):
+                    best = (start, end)
+                    break
+        if best is None:
+            return candidate
+        head, tail = candidate[: best[0]], candidate[best[1] :]
+        return f"{self.apply(head)}{self.placeholder}{self.apply(tail)}"
+
+
+# Order matters: secrets first (keys contain digit runs), phone numbers last (the loosest pattern).
+_SECRETS: tuple[Detector, ...] = (
+    Detector(
+        "secret",
         "[PRIVATE_KEY]",
+        re.compile(r"(?s:-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z))"),
+        trigger=lambda text: "-----BEGIN" in text,
     ),
-    (re.compile(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9_-]*-)?[A-Za-z0-9_*-]{8,}"), "[SECRET]"),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "[SECRET]"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), "[SECRET]"),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), "[SECRET]"),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), "[SECRET]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[JWT]"),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [SECRET]"),
-    (
-        re.compile(r"(?i)\b(api[_-]?key|token|secret|password)([\"']?\s*[:=]\s*[\"']?)[^\s\"',;]{6,}"),
-        r"\1\2[SECRET]",
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(r"\b(?:sk|pk|rk)-(?:[A-Za-z0-9_]+-)*[A-Za-z0-9_*]{8,}"),
+        trigger=lambda text: "k-" in text,
+    ),
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+        trigger=lambda text: "AKIA" in text or "ASIA" in text,
+    ),
+    Detector(
+        "secret", "[SECRET]", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"), trigger=lambda text: "_" in text
+    ),
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"),
+        trigger=lambda text: "github_pat_" in text,
+    ),
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}"),
+        trigger=lambda text: "xox" in text,
+    ),
+    Detector(
+        "secret",
+        "[JWT]",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+        trigger=lambda text: "eyJ" in text,
+    ),
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(r"(?i:\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,})"),
+        replacement=r"\1\2[SECRET]",
+        trigger=lambda text: "earer" in text.lower() or "asic" in text.lower(),
+    ),
+    Detector(
+        "secret",
+        "[SECRET]",
+        re.compile(
+            r"(?i:\b(api[_-]?key|access[_-]?token|token|secret|password|passwd)([\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{6,})"
+        ),
+        replacement=r"\1\2[SECRET]",
+        trigger=lambda text: any(word in text.lower() for word in ("key", "token", "secret", "passw")),
+    ),
+    Detector(  # signed URLs carry credentials in their query
+        "secret",
+        "[SECRET]",
+        re.compile(
+            r"(?i:([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|sig|signature|token|access_token|api_key|key)=)[^&\s\"'#]+)"
+        ),
+        replacement=r"\1[SECRET]",
+        trigger=lambda text: "=" in text,
     ),
 )
 
+_BUILTINS: tuple[Detector, ...] = (
+    *_SECRETS,
+    Detector(
+        "email",
+        "[EMAIL]",
+        re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        trigger=lambda text: "@" in text,
+    ),
+    Detector("iban", "[IBAN]", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"), _iban_ok),
+    Detector("card", "[CARD]", re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)"), _luhn_ok, numeric=True),
+    Detector(
+        "ssn",
+        "[SSN]",
+        re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)"),
+        numeric=True,
+    ),
+    Detector(
+        "ipv4",
+        "[IP]",
+        re.compile(
+            r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"
+        ),
+        numeric=True,
+    ),
+    Detector(
+        "ipv6",
+        "[IP]",
+        re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])"),
+        _ipv6_ok,
+        trigger=lambda text: text.count(":") >= 2,
+    ),
+    Detector(
+        "phone",
+        "[PHONE]",
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}(?![\w])"
+        ),
+        numeric=True,
+    ),
+)
+# Runs of digits and the separators numbers are written with: cards, SSNs, IPv4 and phone numbers
+# all live inside one, so one scan finds every candidate and the detectors only read the runs.
+_NUMBER_RUN = re.compile(r"[+(\d][\d ().+-]{5,}\d")
+
+BUILTIN_DETECTORS: tuple[str, ...] = ("email", "phone", "card", "iban", "ssn", "ipv4", "ipv6", "secret")
+
 
 def scrub_secrets(text: str) -> str:
-    """Replace anything that looks like a credential in ``text`` with a placeholder."""
-    for pattern, placeholder in _SECRET_PATTERNS:
-        text = pattern.sub(placeholder, text)
+    """Replace anything that looks like a credential in ``text`` with a placeholder.
+
+    Used on exception messages and stack traces, which are recorded whatever the content settings."""
+    for detector in _SECRETS:
+        text = detector.apply(text)
     return text
+
+
+# --- the gate --------------------------------------------------------------------------------------------
+Redactor = Callable[[str], str]
+
+# Custom redactors run on a small pool so that a slow one costs the caller its timeout, not more.
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _custom_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genai-otel-redactor")
+        return _pool
+
+
+class RedactionPolicy:
+    """Built-in detectors + user patterns + an optional callable, failing closed.
+
+    ``broken`` is set when the configuration itself is unusable (an invalid pattern, a redactor
+    that could not be loaded): such a policy redacts nothing and refuses everything."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "default",
+        disabled: Iterable[str] = (),
+        patterns: Mapping[str, str] | None = None,
+        custom: Redactor | None = None,
+        custom_timeout: float = 0.1,
+        broken: str | None = None,
+    ) -> None:
+        disabled = {item.strip().lower() for item in disabled if item.strip()}
+        self.name = name
+        self.broken = broken
+        enabled = [d for d in _BUILTINS if d.name not in disabled]
+        self._text_detectors = [d for d in enabled if not d.numeric]
+        self._numeric_detectors = [d for d in enabled if d.numeric]
+        self._patterns: list[Detector] = []
+        self._custom = custom
+        self._custom_timeout = custom_timeout
+        for placeholder, regex in (patterns or {}).items():
+            label = re.sub(r"[^A-Za-z0-9_]", "_", str(placeholder)).upper() or "REDACTED"
+            try:
+                self._patterns.append(Detector(f"pattern:{label}", f"[{label}]", re.compile(regex)))
+            except (re.error, TypeError) as exc:
+                self.broken = f"invalid pattern {placeholder!r}: {exc}"
+        fingerprint = hashlib.sha256(
+            repr(
+                (
+                    sorted(disabled),
+                    sorted((patterns or {}).items()),
+                    getattr(custom, "__qualname__", None) if custom else None,
+                )
+            ).encode()
+        ).hexdigest()[:8]
+        self.version = f"builtin-{BUILTIN_VERSION}+{fingerprint}"
+
+    def redact(self, text: str) -> str:
+        """``text`` with everything recognisable replaced. Raises RedactionFailed, never anything else."""
+        if self.broken is not None:
+            raise RedactionFailed("redaction_misconfigured")
+        try:
+            for detector in self._text_detectors:
+                if detector.trigger is None or detector.trigger(text):
+                    text = detector.apply(text)
+            if self._numeric_detectors:
+                text = _NUMBER_RUN.sub(self._numbers, text)
+            for detector in self._patterns:
+                text = detector.apply(text)
+        except Exception as exc:
+            raise RedactionFailed("redaction_failed") from exc
+        if self._custom is not None:
+            text = self._run_custom(text)
+        return text
+
+    def _numbers(self, match: re.Match[str]) -> str:
+        run = match.group()
+        for detector in self._numeric_detectors:
+            run = detector.apply(run)
+        return run
+
+    def _run_custom(self, text: str) -> str:
+        future: Future[Any] = _custom_pool().submit(self._custom, text)  # type: ignore[arg-type]
+        try:
+            result = future.result(timeout=self._custom_timeout)
+        except FutureTimeout as exc:
+            future.cancel()
+            raise RedactionFailed("redaction_timeout") from exc
+        except Exception as exc:
+            raise RedactionFailed("redaction_failed") from exc
+        if not isinstance(result, str):
+            raise RedactionFailed("redaction_failed")
+        return result
+
+
+class PresidioRedactor:
+    """Adapter for Microsoft Presidio (``pip install genai-otel[presidio]``): replaces every entity the
+    analyzer finds with ``[ENTITY_TYPE]``. Pass your own configured ``AnalyzerEngine`` to choose
+    languages, models and recognizers."""
+
+    def __init__(self, analyzer: Any = None, language: str = "en", score_threshold: float = 0.5) -> None:
+        if analyzer is None:
+            from presidio_analyzer import AnalyzerEngine  # an optional dependency
+
+            analyzer = AnalyzerEngine()
+        self._analyzer = analyzer
+        self._language = language
+        self._threshold = score_threshold
+
+    def __call__(self, text: str) -> str:
+        results = self._analyzer.analyze(text=text, language=self._language)
+        spans = sorted(
+            (r for r in results if getattr(r, "score", 1.0) >= self._threshold),
+            key=lambda r: r.start,
+            reverse=True,
+        )
+        last_start = len(text) + 1
+        for result in spans:  # right to left, so earlier offsets stay valid; overlaps are merged
+            if result.end > last_start:
+                continue
+            text = f"{text[: result.start]}[{result.entity_type}]{text[result.end :]}"
+            last_start = result.start
+        return text

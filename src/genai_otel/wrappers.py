@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
+from genai_otel.content import Content, Message, RequestContent
 from genai_otel.operation import Operation
 from genai_otel.recording import Call, Recorder
 from genai_otel.streaming import ChunkHandler, TracedAsyncIterator, TracedIterator
@@ -48,6 +49,17 @@ class Endpoint(Protocol):
     def on_chunk(self, op: Operation, chunk: Any) -> bool:
         """Read one stream chunk into ``op``; True if it carries model output."""
 
+    def request_content(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestContent | None:
+        """The request's messages, system instructions and tool definitions in semconv shapes.
+
+        Called when content is captured or input hashes are on; ``None`` if there are none."""
+
+    def response_content(self, op: Operation, result: Any) -> list[Message] | None:
+        """The output messages of a complete result (capture on only)."""
+
+    def on_chunk_capturing(self, op: Operation, chunk: Any) -> bool:
+        """``on_chunk`` that also feeds ``op.content.stream`` (used instead of it while capturing)."""
+
 
 def _begin(recorder: Recorder, endpoint: Endpoint, instance: Any, args: Any, kwargs: Any) -> Call | None:
     if _inside_call.get():
@@ -56,16 +68,42 @@ def _begin(recorder: Recorder, endpoint: Endpoint, instance: Any, args: Any, kwa
         op = endpoint.begin(instance, args, kwargs)
         if op is None:
             return None
-        return recorder.start(op)
     except Exception:
         report_internal_error(f"{type(endpoint).__name__}.begin")
         return None
+    if recorder.content.wanted:
+        _read_request_content(recorder, endpoint, op, args, kwargs)
+    try:
+        return recorder.start(op)
+    except Exception:
+        report_internal_error("starting a span")
+        return None
+
+
+def _read_request_content(
+    recorder: Recorder, endpoint: Endpoint, op: Operation, args: Any, kwargs: Any
+) -> None:
+    content = recorder.content
+    try:
+        request = endpoint.request_content(args, kwargs)
+        if request is None:
+            return
+        if content.settings.hash_inputs:
+            for key, value in content.hash_attributes(request).items():
+                op.set_request_attribute(key, value)
+        if content.capturing:
+            op.content = Content(request, op.stream)
+    except Exception:
+        op.content = None
+        report_internal_error(f"{type(endpoint).__name__} reading the request content")
 
 
 def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
     try:
-        if call.op.stream:
-            on_chunk: ChunkHandler = endpoint.on_chunk
+        op = call.op
+        if op.stream:
+            capturing = op.content is not None and op.content.stream is not None
+            on_chunk: ChunkHandler = endpoint.on_chunk_capturing if capturing else endpoint.on_chunk
 
             def trace(inner: Any) -> TracedIterator | TracedAsyncIterator:
                 if hasattr(inner, "__anext__"):
@@ -77,7 +115,9 @@ def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
                 call.interrupt(sc.OUTCOME_UNOBSERVED)
                 return result
             return returned
-        endpoint.record_response(call.op, result)
+        endpoint.record_response(op, result)
+        if op.content is not None:
+            _read_response_content(endpoint, op, result)
     except ResponseUnobservable:
         call.interrupt(sc.OUTCOME_UNOBSERVED)
         return result
@@ -87,6 +127,13 @@ def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
         return result
     call.succeed()
     return result
+
+
+def _read_response_content(endpoint: Endpoint, op: Operation, result: Any) -> None:
+    try:
+        op.content.output_messages = endpoint.response_content(op, result)  # type: ignore[union-attr]
+    except Exception:
+        report_internal_error(f"{type(endpoint).__name__} reading the response content")
 
 
 def _activate(call: Call) -> tuple[object, contextvars.Token[bool]] | None:

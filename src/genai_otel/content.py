@@ -1,0 +1,352 @@
+"""Opt-in message content: the semconv message shapes, stream accumulation, and the fail-closed path
+from a call's messages to span attributes and the ``gen_ai.client.inference.operation.details`` event.
+
+Client adapters translate their messages into the semconv v1.41.1 JSON shapes (plain dicts and
+lists, see :func:`text_part` and friends) and hand them over unredacted. This module is the only
+place that decides what of it is recorded: every string goes through the redaction gate first; if
+the gate cannot run, nothing of the call's content is recorded and the span says why.
+
+With capture off, the only thing computed from the messages is a stable hash of the input messages
+and of the system instructions (``genai_otel.input.messages.hash``), so equal prompts can be found
+without storing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from genai_otel import semconv as sc
+from genai_otel._failsafe import report_internal_error
+from genai_otel.redaction import RedactionFailed, RedactionPolicy
+
+Message = dict[str, Any]
+Part = dict[str, Any]
+
+EVENT_NAME = "gen_ai.client.inference.operation.details"
+_SYSTEM_ROLES = ("system", "developer")
+
+
+class CaptureMode(str, Enum):
+    NO_CONTENT = "NO_CONTENT"
+    SPAN_ONLY = "SPAN_ONLY"
+    EVENT_ONLY = "EVENT_ONLY"
+    SPAN_AND_EVENT = "SPAN_AND_EVENT"
+
+    @property
+    def on_spans(self) -> bool:
+        return self in (CaptureMode.SPAN_ONLY, CaptureMode.SPAN_AND_EVENT)
+
+    @property
+    def on_events(self) -> bool:
+        return self in (CaptureMode.EVENT_ONLY, CaptureMode.SPAN_AND_EVENT)
+
+
+# --- part and message builders, for adapters ---------------------------------------------------------------
+def text_part(content: str) -> Part:
+    return {"type": "text", "content": content}
+
+
+def reasoning_part(content: str) -> Part:
+    return {"type": "reasoning", "content": content}
+
+
+def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> Part:
+    part: Part = {"type": "tool_call", "name": name or ""}
+    if call_id:
+        part["id"] = call_id
+    if arguments is not None and arguments != "":
+        part["arguments"] = parse_json_or_keep(arguments)
+    return part
+
+
+def tool_call_response_part(call_id: str | None, response: Any) -> Part:
+    part: Part = {"type": "tool_call_response", "response": response}
+    if call_id:
+        part["id"] = call_id
+    return part
+
+
+def blob_part(modality: str, mime_type: str | None, content: str) -> Part:
+    """Inline binary data, base64-encoded. Recorded as its size and type unless binary capture is on."""
+    part: Part = {"type": "blob", "modality": modality, "content": content}
+    if mime_type:
+        part["mime_type"] = mime_type
+    return part
+
+
+def uri_part(modality: str, uri: str, mime_type: str | None = None) -> Part:
+    part: Part = {"type": "uri", "modality": modality, "uri": uri}
+    if mime_type:
+        part["mime_type"] = mime_type
+    return part
+
+
+def file_part(modality: str, file_id: str, mime_type: str | None = None) -> Part:
+    part: Part = {"type": "file", "modality": modality, "file_id": file_id}
+    if mime_type:
+        part["mime_type"] = mime_type
+    return part
+
+
+def data_url_part(url: str, modality: str) -> Part:
+    """An ``image_url``-style reference: a ``data:`` URL becomes a blob, anything else a uri part."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        mime_type = header[5:].split(";", 1)[0] or None
+        return blob_part(modality, mime_type, data)
+    return uri_part(modality, url)
+
+
+def message(role: str, parts: list[Part], name: str | None = None) -> Message:
+    result: Message = {"role": role, "parts": parts}
+    if name:
+        result["name"] = name
+    return result
+
+
+def parse_json_or_keep(value: Any) -> Any:
+    """Tool arguments arrive as JSON text; record them as the object they encode when they do."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass
+class RequestContent:
+    """What an adapter reads from a request, in semconv shapes, unredacted."""
+
+    input_messages: list[Message]
+    system_instructions: list[Part] | None = None  # only for APIs that take instructions separately
+    tool_definitions: list[dict[str, Any]] | None = None
+
+
+# --- stream accumulation ------------------------------------------------------------------------------------
+class _ChoiceBuffer:
+    __slots__ = ("reasoning", "refusal", "role", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role = "assistant"
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
+
+
+class StreamContent:
+    """Pieces of the streamed answer, per choice, joined once the stream ends.
+
+    Only strings are appended; ``None`` deltas (which some servers send) are ignored."""
+
+    __slots__ = ("_choices",)
+
+    def __init__(self) -> None:
+        self._choices: dict[int, _ChoiceBuffer] = {}
+
+    def _choice(self, index: int) -> _ChoiceBuffer:
+        buffer = self._choices.get(index)
+        if buffer is None:
+            buffer = self._choices[index] = _ChoiceBuffer()
+        return buffer
+
+    def add_text(self, index: int, piece: Any) -> None:
+        if isinstance(piece, str) and piece:
+            self._choice(index).text.append(piece)
+
+    def add_reasoning(self, index: int, piece: Any) -> None:
+        if isinstance(piece, str) and piece:
+            self._choice(index).reasoning.append(piece)
+
+    def add_refusal(self, index: int, piece: Any) -> None:
+        if isinstance(piece, str) and piece:
+            self._choice(index).refusal.append(piece)
+
+    def add_tool_call(self, index: int, call_index: int, call_id: Any, name: Any, arguments: Any) -> None:
+        calls = self._choice(index).tool_calls
+        call = calls.get(call_index)
+        if call is None:
+            call = calls[call_index] = [None, None, []]
+        if isinstance(call_id, str) and call_id:
+            call[0] = call_id
+        if isinstance(name, str) and name:
+            call[1] = name
+        if isinstance(arguments, str) and arguments:
+            call[2].append(arguments)
+
+    def tool_call_count(self, index: int) -> int:
+        return len(self._choice(index).tool_calls)
+
+    def messages(self, finish_reasons: Mapping[int, str] | None, unfinished: str) -> list[Message]:
+        result = []
+        for index in sorted(self._choices):
+            buffer = self._choices[index]
+            parts: list[Part] = []
+            if buffer.reasoning:
+                parts.append(reasoning_part("".join(buffer.reasoning)))
+            if buffer.text:
+                parts.append(text_part("".join(buffer.text)))
+            if buffer.refusal:
+                parts.append({"type": "refusal", "content": "".join(buffer.refusal)})
+            for call_index in sorted(buffer.tool_calls):
+                call_id, name, pieces = buffer.tool_calls[call_index]
+                parts.append(tool_call_part(call_id, name, "".join(pieces)))
+            finished = (finish_reasons or {}).get(index, unfinished)
+            result.append({"role": buffer.role, "parts": parts, "finish_reason": finished})
+        return result
+
+
+class Content:
+    """The content of one call, attached to its Operation while capture is on."""
+
+    __slots__ = ("output_messages", "request", "stream")
+
+    def __init__(self, request: RequestContent, stream: bool) -> None:
+        self.request = request
+        self.output_messages: list[Message] | None = None
+        self.stream = StreamContent() if stream else None
+
+
+# --- hashing -----------------------------------------------------------------------------------------------
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def stable_hash(value: Any, key: bytes | None) -> str:
+    data = _canonical(value)
+    if key:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()[:32]
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def system_prompt_of(request: RequestContent) -> list[Part] | None:
+    if request.system_instructions:
+        return request.system_instructions
+    parts = [
+        part for m in request.input_messages if m.get("role") in _SYSTEM_ROLES for part in m.get("parts", ())
+    ]
+    return parts or None
+
+
+# --- the recorder's content stage ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContentSettings:
+    mode: CaptureMode = CaptureMode.NO_CONTENT
+    max_length: int = 16384
+    capture_binary: bool = False
+    hash_inputs: bool = True
+    hash_key: bytes | None = None
+    policy: RedactionPolicy | None = None
+
+
+class ContentRecorder:
+    """Turns a call's Content into redacted span attributes and the details event; fails closed."""
+
+    def __init__(
+        self, settings: ContentSettings, emit_event: Callable[[str, dict[str, Any], Any], None] | None
+    ) -> None:
+        self.settings = settings
+        self.capturing = settings.mode is not CaptureMode.NO_CONTENT
+        self._emit_event = emit_event if settings.mode.on_events else None
+        self.policy = settings.policy or RedactionPolicy()
+
+    @property
+    def wanted(self) -> bool:
+        """Whether adapters should read request content at all."""
+        return self.capturing or self.settings.hash_inputs
+
+    def hash_attributes(self, request: RequestContent) -> dict[str, str]:
+        attributes: dict[str, str] = {}
+        key = self.settings.hash_key
+        if request.input_messages:
+            attributes[sc.GENAI_OTEL_INPUT_MESSAGES_HASH] = stable_hash(request.input_messages, key)
+        system = system_prompt_of(request)
+        if system:
+            attributes[sc.GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH] = stable_hash(system, key)
+        return attributes
+
+    def finish(
+        self,
+        content: Content,
+        output_messages: list[Message] | None,
+        event_attributes: Callable[[], dict[str, Any]],
+        span_context: Any,
+    ) -> dict[str, Any]:
+        """Span attributes for the content (or for its absence); emits the event in event modes."""
+        mode = self.settings.mode
+        status: dict[str, Any] = {
+            sc.GENAI_OTEL_CONTENT_CAPTURE_MODE: mode.value,
+            sc.GENAI_OTEL_REDACTION_POLICY: self.policy.name,
+            sc.GENAI_OTEL_REDACTION_POLICY_VERSION: self.policy.version,
+        }
+        try:
+            structured = self._redacted(content, output_messages)
+        except RedactionFailed as failure:
+            report_internal_error(f"redaction ({failure.reason}); content dropped")
+            status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
+            status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = failure.reason
+            return status
+        status[sc.GENAI_OTEL_CONTENT_CAPTURED] = True
+        attributes = dict(status)
+        if mode.on_spans:
+            for key, value in structured.items():
+                attributes[key] = json.dumps(value, ensure_ascii=False)
+        if self._emit_event is not None:
+            try:
+                event = event_attributes()
+                event.update(status)
+                event.update(structured)
+                self._emit_event(EVENT_NAME, event, span_context)
+            except Exception:
+                report_internal_error("emitting the content event")
+        return attributes
+
+    def _redacted(self, content: Content, output_messages: list[Message] | None) -> dict[str, Any]:
+        request = content.request
+        raw: dict[str, Any] = {}
+        if request.input_messages:
+            raw[sc.GEN_AI_INPUT_MESSAGES] = request.input_messages
+        if request.system_instructions:
+            raw[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = request.system_instructions
+        if request.tool_definitions:
+            raw[sc.GEN_AI_TOOL_DEFINITIONS] = request.tool_definitions
+        if output_messages:
+            raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
+        return {key: self._clean(value) for key, value in raw.items()}
+
+    def _clean(self, value: Any) -> Any:
+        """Redact every string (keys included), then cap it. Blob payloads become a size and type."""
+        if isinstance(value, str):
+            return self._cap(self.policy.redact(value))
+        if isinstance(value, Mapping):
+            if value.get("type") == "blob" and isinstance(value.get("content"), str):
+                return self._blob(value)
+            return {self.policy.redact(str(k)): self._clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._clean(item) for item in value]
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        return self._cap(self.policy.redact(str(value)))
+
+    def _blob(self, part: Mapping[str, Any]) -> dict[str, Any]:
+        cleaned = {k: self._clean(v) for k, v in part.items() if k != "content"}
+        payload = part["content"]
+        if self.settings.capture_binary:
+            cleaned["content"] = payload  # binary opted into explicitly; regexes would corrupt it
+        else:
+            size = len(payload) * 3 // 4 - payload.count("=", -2)
+            cleaned["content"] = f"[omitted: {size} bytes of {part.get('mime_type') or part.get('modality')}]"
+        return cleaned
+
+    def _cap(self, text: str) -> str:
+        limit = self.settings.max_length
+        if len(text) <= limit:
+            return text
+        return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
