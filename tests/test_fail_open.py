@@ -128,3 +128,40 @@ async def test_async_faults(openai_instrumented, async_openai_client, monkeypatc
     )
     assert len([c async for c in stream]) > 3
     assert len(openai_instrumented.spans()) == 1
+
+
+def test_fault_during_instrument_leaves_everything_unpatched(telemetry, openai_client, monkeypatch) -> None:
+    from genai_otel import config
+    from genai_otel.openai import OpenAIInstrumentor
+
+    original = vars(openai.resources.chat.completions.Completions)["create"]
+    monkeypatch.setattr(config.Settings, "load", classmethod(boom))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=telemetry.tracer_provider)  # does not raise
+    try:
+        assert vars(openai.resources.chat.completions.Completions)["create"] is original
+        assert (
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES).id == "chatcmpl-fake"
+        )
+    finally:
+        instrumentor.uninstrument()
+    assert telemetry.spans() == []
+
+
+def test_product_api_never_raises_on_internal_faults(monkeypatch) -> None:
+    import genai_otel
+    from genai_otel import product
+
+    monkeypatch.setattr(product, "_attributes", boom)
+    genai_otel.record_outcome(route="serve")  # logged, not raised
+
+
+def test_product_context_runs_the_block_despite_internal_faults(monkeypatch) -> None:
+    import genai_otel
+    from genai_otel import product
+
+    monkeypatch.setattr(product, "_attributes", boom)
+    ran = []
+    with genai_otel.product_context("r", template_id="t"):
+        ran.append(True)
+    assert ran == [True]

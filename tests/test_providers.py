@@ -120,3 +120,25 @@ def test_azure_client_defaults_to_azure(telemetry, llm_server) -> None:
     finally:
         instrumentor.uninstrument()
     assert telemetry.span().attributes[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+
+
+def test_rules_apply_to_a_client_that_outlives_a_reinstrument(telemetry, llm_server) -> None:
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="x", max_retries=0)
+    instrumentor = OpenAIInstrumentor()
+    for provider in ("first_provider", "second_provider"):
+        instrumentor.instrument(**telemetry.providers(), provider_map={f":{llm_server.port}": provider})
+        try:
+            client.embeddings.create(model="e", input="x")
+        finally:
+            instrumentor.uninstrument()
+    client.base_url = f"http://localhost:{llm_server.port}/v1"
+    instrumentor.instrument(**telemetry.providers(), provider_map={"localhost": "third_provider"})
+    try:
+        client.embeddings.create(model="e", input="x")
+    finally:
+        instrumentor.uninstrument()
+    assert [s.attributes[sc.GEN_AI_PROVIDER_NAME] for s in telemetry.spans()] == [
+        "first_provider",
+        "second_provider",
+        "third_provider",
+    ]

@@ -39,6 +39,8 @@ _METRIC_ALIASES = {
     "METRIC_TOKEN_USAGE": "GEN_AI_CLIENT_TOKEN_USAGE",
     "METRIC_TIME_TO_FIRST_CHUNK": "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK",
     "METRIC_TIME_PER_OUTPUT_CHUNK": "GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK",
+    "METRIC_SERVER_TIME_TO_FIRST_TOKEN": "GEN_AI_SERVER_TIME_TO_FIRST_TOKEN",
+    "METRIC_SERVER_TIME_PER_OUTPUT_TOKEN": "GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN",
 }
 
 
@@ -76,3 +78,12 @@ def test_bucket_boundaries_follow_the_spec() -> None:
     assert all(b == a * 2 for a, b in zip(sc.DURATION_BUCKETS, sc.DURATION_BUCKETS[1:], strict=False))
     assert sc.TOKEN_BUCKETS[0] == 1 and sc.TOKEN_BUCKETS[-1] == 67108864
     assert all(b == a * 4 for a, b in zip(sc.TOKEN_BUCKETS, sc.TOKEN_BUCKETS[1:], strict=False))
+
+
+def test_server_metric_buckets_follow_the_spec() -> None:
+    assert sc.SERVER_TIME_TO_FIRST_TOKEN_BUCKETS == (
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    )  # fmt: skip
+    assert sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS == (
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from genai_otel._failsafe import report_internal_error
 from genai_otel.config import Settings
 from genai_otel.recording import Recorder
 from genai_otel.wrappers import Wrapper
@@ -44,12 +45,23 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         raise NotImplementedError
 
     def _instrument(self, **kwargs: Any) -> None:
+        # instrument() must not raise into the application either: on a bug of ours, nothing stays patched.
+        try:
+            self._instrument_or_raise(**kwargs)
+        except Exception:
+            report_internal_error(f"{type(self).__name__}.instrument(); the client stays uninstrumented")
+            self._uninstrument()
+
+    def _instrument_or_raise(self, **kwargs: Any) -> None:
         settings = Settings.load(**kwargs)
         recorder = Recorder(
             self._recorder_name,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             time_per_output_chunk=settings.time_per_output_chunk,
+            content=settings.content,
+            logger_provider=kwargs.get("logger_provider"),
+            rate_card=settings.rate_card,
         )
         for patch in self._patches(recorder, settings):
             self._apply(patch)

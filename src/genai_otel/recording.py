@@ -22,13 +22,16 @@ import traceback
 from array import array
 from typing import Any
 
+from opentelemetry import _logs, metrics, trace
 from opentelemetry import context as otel_context
-from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
+from genai_otel.content import ContentRecorder, ContentSettings
+from genai_otel.cost import RateCard
 from genai_otel.operation import Operation
+from genai_otel.product import span_attributes as product_span_attributes
 from genai_otel.redaction import scrub_secrets
 from genai_otel.version import __version__
 
@@ -49,8 +52,18 @@ class Recorder:
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
         time_per_output_chunk: bool = True,
+        content: ContentSettings | None = None,
+        logger_provider: Any = None,
+        rate_card: RateCard | None = None,
     ) -> None:
         self.time_per_output_chunk_enabled = time_per_output_chunk
+        self._logger: Any = None
+        if content is not None and content.mode.on_events:
+            self._logger = _logs.get_logger(
+                instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
+            )
+        self.content = ContentRecorder(content or ContentSettings(), self._emit_event)
+        self.rate_card = rate_card
         self.tracer = trace.get_tracer(
             instrumenting_module, __version__, tracer_provider, schema_url=sc.SCHEMA_URL
         )
@@ -80,13 +93,49 @@ class Recorder:
             "chunk after the first.",
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
+        self.cost = None
+        if rate_card is not None:
+            self.cost = meter.create_counter(
+                sc.METRIC_CLIENT_COST,
+                unit=f"{{{rate_card.currency}}}",
+                description="Estimated cost of GenAI calls, from recorded usage and a versioned rate card.",
+            )
+        # Only for servers that report their own timings (Ollama); see Operation.server_time_*.
+        self.server_time_to_first_token = meter.create_histogram(
+            sc.METRIC_SERVER_TIME_TO_FIRST_TOKEN,
+            unit=sc.UNIT_SECONDS,
+            description="Time to generate first token for successful responses.",
+            explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_TO_FIRST_TOKEN_BUCKETS),
+        )
+        self.server_time_per_output_token = meter.create_histogram(
+            sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN,
+            unit=sc.UNIT_SECONDS,
+            description="Time per output token generated after the first token for successful responses.",
+            explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS),
+        )
+
+    def _emit_event(self, name: str, attributes: dict[str, Any], span: Any) -> None:
+        logger = self._logger
+        enabled = getattr(logger, "enabled", None)
+        if enabled is not None and not enabled(event_name=name):
+            return
+        logger.emit(
+            event_name=name,
+            attributes=attributes,
+            context=trace.set_span_in_context(span),
+            severity_number=_logs.SeverityNumber.INFO,
+        )
 
     def start(self, op: Operation) -> Call:
         start_wall = _wall_ns()
         start_perf = _perf_ns()
         name = f"{op.name} {op.request_model}" if op.request_model else op.name
+        attributes = request_attributes(op)
+        product = product_span_attributes()
+        if product:
+            attributes.update(product)
         span = self.tracer.start_span(
-            name, kind=SpanKind.CLIENT, attributes=request_attributes(op), start_time=start_wall
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_wall
         )
         call = Call(self, op, span, start_perf, start_wall)
         if op.stream and self.time_per_output_chunk_enabled:
@@ -181,20 +230,38 @@ class Call:
         try:
             op = self.op
             error_type = _error_type(exc) if exc is not None else op.error_type
-            if span.is_recording():
-                attributes = response_attributes(op)
-                if self.first_chunk_ns:
-                    attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
-                        self.first_chunk_ns - self.start_ns
-                    ) / 1e9
-                    attributes[sc.GENAI_OTEL_RESPONSE_CHUNK_COUNT] = self.chunk_count
-                if outcome is not None:
-                    attributes[sc.GENAI_OTEL_OUTCOME] = outcome
-                if error_type is not None:
-                    attributes[sc.ERROR_TYPE] = error_type
-                    status_code = getattr(exc, "status_code", None)
-                    if isinstance(status_code, int):
-                        attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
+            recording = span.is_recording()
+            attributes = response_attributes(op) if recording or op.content is not None else {}
+            if self.first_chunk_ns:
+                attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
+                    self.first_chunk_ns - self.start_ns
+                ) / 1e9
+                attributes[sc.GENAI_OTEL_RESPONSE_CHUNK_COUNT] = self.chunk_count
+                if op.output_tokens is not None and op.output_tokens > 1:
+                    _add_throughput(attributes, op.output_tokens, self.first_chunk_ns, end_perf_ns)
+            cost = self._cost()
+            if cost is not None:
+                card = self._recorder.rate_card
+                attributes[sc.GENAI_OTEL_COST] = cost
+                attributes[sc.GENAI_OTEL_COST_CURRENCY] = card.currency  # type: ignore[union-attr]
+                attributes[sc.GENAI_OTEL_RATE_CARD_VERSION] = card.version  # type: ignore[union-attr]
+            if outcome is not None:
+                attributes[sc.GENAI_OTEL_OUTCOME] = outcome
+            if error_type is not None:
+                attributes[sc.ERROR_TYPE] = error_type
+                status_code = getattr(exc, "status_code", None)
+                # Not every client's status_code is HTTP's (ollama.ResponseError has -1 for an error
+                # reported inside a 200 stream).
+                if isinstance(status_code, int) and 100 <= status_code <= 599:
+                    attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
+            if op.content is not None:
+                try:
+                    attributes.update(self._content_attributes(attributes, outcome, error_type))
+                except Exception:  # fail closed: no content rather than unredacted content
+                    report_internal_error("recording message content")
+                    attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
+                    attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
+            if recording:
                 span.set_attributes(attributes)
                 if exc is not None:
                     _record_exception(span, exc)
@@ -209,6 +276,29 @@ class Call:
                 span.end(end_time=self.start_wall_ns + (end_perf_ns - self.start_ns))
             except Exception:
                 report_internal_error("ending a span")
+
+    def _cost(self) -> float | None:
+        card = self._recorder.rate_card
+        if card is None:
+            return None
+        op = self.op
+        return card.cost(
+            op.request_model, op.response_model, op.input_tokens, op.output_tokens, op.cache_read_input_tokens
+        )
+
+    def _content_attributes(
+        self, end_attributes: dict[str, Any], outcome: str | None, error_type: str | None
+    ) -> dict[str, Any]:
+        op = self.op
+        content = op.content
+        assert content is not None
+        output = content.output_messages
+        if output is None and content.stream is not None:
+            unfinished = outcome or (sc.FINISH_ERROR if error_type is not None else sc.FINISH_STOP)
+            output = content.stream.messages(op.finish_reasons, unfinished)
+        return self._recorder.content.finish(
+            content, output, lambda: {**request_attributes(op), **end_attributes}, self.span
+        )
 
     def _record_metrics(self, end_perf_ns: int, error_type: str | None, outcome: str | None) -> None:
         recorder = self._recorder
@@ -231,9 +321,23 @@ class Call:
             recorder.token_usage.record(op.output_tokens, output_attributes)
         if self.first_chunk_ns:
             recorder.time_to_first_chunk.record((self.first_chunk_ns - self.start_ns) / 1e9, attributes)
+        if op.server_time_to_first_token is not None:
+            recorder.server_time_to_first_token.record(op.server_time_to_first_token, attributes)
+        if op.server_time_per_output_token is not None:
+            recorder.server_time_per_output_token.record(op.server_time_per_output_token, attributes)
         if self.chunk_gaps:
             self._record_gaps(self.chunk_gaps, attributes)
             self.chunk_gaps = None
+        if recorder.cost is not None:
+            cost = self._cost()
+            if cost is not None:
+                cost_attributes = {
+                    key: attributes[key]
+                    for key in (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL)
+                    if key in attributes
+                }
+                cost_attributes[sc.GENAI_OTEL_RATE_CARD_VERSION] = recorder.rate_card.version  # type: ignore[union-attr]
+                recorder.cost.add(cost, cost_attributes)
 
     def _record_gaps(self, gaps: array[int], attributes: dict[str, Any]) -> None:
         record = self._recorder.time_per_output_chunk.record
@@ -241,12 +345,22 @@ class Call:
             record(gap / 1e9, attributes)
 
 
+def _add_throughput(attributes: dict[str, Any], output_tokens: int, first_ns: int, end_ns: int) -> None:
+    """Tokens per second after the first chunk: (output_tokens - 1) / (total - time to first chunk).
+
+    A stream whose remaining tokens took no time at all cannot be right; it is flagged, not hidden."""
+    after_first = (end_ns - first_ns) / 1e9
+    if after_first <= 0:
+        attributes[sc.GENAI_OTEL_TIMING_MALFORMED] = True
+    else:
+        attributes[sc.GENAI_OTEL_POST_FIRST_CHUNK_TOKENS_PER_SECOND] = (output_tokens - 1) / after_first
+
+
 # --- attribute building -----------------------------------------------------------------------------
 def request_attributes(op: Operation) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: op.name,
-        sc.GEN_AI_PROVIDER_NAME: op.provider,
-    }
+    # Written out rather than looped over: this runs on every call, and a loop over (key, value) pairs
+    # would build them all each time.
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: op.name, sc.GEN_AI_PROVIDER_NAME: op.provider}
     if op.request_model is not None:
         attributes[sc.GEN_AI_REQUEST_MODEL] = op.request_model
     if op.server_address is not None:
@@ -255,23 +369,32 @@ def request_attributes(op: Operation) -> dict[str, Any]:
             attributes[sc.SERVER_PORT] = op.server_port
     if op.stream:
         attributes[sc.GEN_AI_REQUEST_STREAM] = True
-    for key, value in (
-        (sc.GEN_AI_REQUEST_TEMPERATURE, op.temperature),
-        (sc.GEN_AI_REQUEST_TOP_P, op.top_p),
-        (sc.GEN_AI_REQUEST_TOP_K, op.top_k),
-        (sc.GEN_AI_REQUEST_MAX_TOKENS, op.max_tokens),
-        (sc.GEN_AI_REQUEST_SEED, op.seed),
-        (sc.GEN_AI_REQUEST_STOP_SEQUENCES, op.stop_sequences),
-        (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, op.frequency_penalty),
-        (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, op.presence_penalty),
-        (sc.GEN_AI_REQUEST_CHOICE_COUNT, op.choice_count),
-        (sc.GEN_AI_OUTPUT_TYPE, op.output_type),
-        (sc.GEN_AI_REQUEST_ENCODING_FORMATS, op.encoding_formats),
-        (sc.GEN_AI_CONVERSATION_ID, op.conversation_id),
-        (sc.GENAI_OTEL_REQUEST_TOOL_DEFINITIONS_COUNT, op.tool_definitions),
-    ):
-        if value is not None:
-            attributes[key] = value
+    if op.temperature is not None:
+        attributes[sc.GEN_AI_REQUEST_TEMPERATURE] = op.temperature
+    if op.top_p is not None:
+        attributes[sc.GEN_AI_REQUEST_TOP_P] = op.top_p
+    if op.top_k is not None:
+        attributes[sc.GEN_AI_REQUEST_TOP_K] = op.top_k
+    if op.max_tokens is not None:
+        attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = op.max_tokens
+    if op.seed is not None:
+        attributes[sc.GEN_AI_REQUEST_SEED] = op.seed
+    if op.stop_sequences is not None:
+        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = op.stop_sequences
+    if op.frequency_penalty is not None:
+        attributes[sc.GEN_AI_REQUEST_FREQUENCY_PENALTY] = op.frequency_penalty
+    if op.presence_penalty is not None:
+        attributes[sc.GEN_AI_REQUEST_PRESENCE_PENALTY] = op.presence_penalty
+    if op.choice_count is not None:
+        attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT] = op.choice_count
+    if op.output_type is not None:
+        attributes[sc.GEN_AI_OUTPUT_TYPE] = op.output_type
+    if op.encoding_formats is not None:
+        attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = op.encoding_formats
+    if op.conversation_id is not None:
+        attributes[sc.GEN_AI_CONVERSATION_ID] = op.conversation_id
+    if op.tool_definitions is not None:
+        attributes[sc.GENAI_OTEL_REQUEST_TOOL_DEFINITIONS_COUNT] = op.tool_definitions
     if op.request_attributes:
         attributes.update(op.request_attributes)
     return attributes
@@ -283,20 +406,27 @@ def response_attributes(op: Operation) -> dict[str, Any]:
         attributes[sc.GEN_AI_RESPONSE_ID] = op.response_id
     if op.response_model is not None:
         attributes[sc.GEN_AI_RESPONSE_MODEL] = op.response_model
-    if op.finish_reasons:
-        reasons = op.finish_reasons
-        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons[index] for index in sorted(reasons)]
-    for key, value in (
-        (sc.GEN_AI_USAGE_INPUT_TOKENS, op.input_tokens),
-        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, op.output_tokens),
-        (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, op.cache_read_input_tokens),
-        (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, op.cache_creation_input_tokens),
-        (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, op.reasoning_output_tokens),
-        (sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, op.embedding_dimensions),
-        (sc.GENAI_OTEL_RESPONSE_TOOL_CALLS_COUNT, op.tool_calls),
-    ):
-        if value is not None:
-            attributes[key] = value
+    reasons = op.finish_reasons
+    if reasons:
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (
+            [reasons[0]]
+            if len(reasons) == 1 and 0 in reasons
+            else [reasons[index] for index in sorted(reasons)]
+        )
+    if op.input_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = op.input_tokens
+    if op.output_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = op.output_tokens
+    if op.cache_read_input_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = op.cache_read_input_tokens
+    if op.cache_creation_input_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = op.cache_creation_input_tokens
+    if op.reasoning_output_tokens is not None:
+        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = op.reasoning_output_tokens
+    if op.embedding_dimensions is not None:
+        attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = op.embedding_dimensions
+    if op.tool_calls is not None:
+        attributes[sc.GENAI_OTEL_RESPONSE_TOOL_CALLS_COUNT] = op.tool_calls
     if op.response_attributes:
         attributes.update(op.response_attributes)
     return attributes

@@ -77,6 +77,15 @@ GENAI_OTEL_OUTCOME: Final = "genai_otel.outcome"
 GENAI_OTEL_REQUEST_TOOL_DEFINITIONS_COUNT: Final = "genai_otel.request.tool_definitions.count"
 GENAI_OTEL_RESPONSE_TOOL_CALLS_COUNT: Final = "genai_otel.response.tool_calls.count"
 GENAI_OTEL_RESPONSE_CHUNK_COUNT: Final = "genai_otel.response.chunk_count"
+# Content capture: what was captured and under which redaction policy, or why it was dropped.
+GENAI_OTEL_CONTENT_CAPTURED: Final = "genai_otel.content.captured"
+GENAI_OTEL_CONTENT_CAPTURE_MODE: Final = "genai_otel.content.capture_mode"
+GENAI_OTEL_CONTENT_DROPPED_REASON: Final = "genai_otel.content.dropped_reason"
+GENAI_OTEL_REDACTION_POLICY: Final = "genai_otel.redaction.policy"
+GENAI_OTEL_REDACTION_POLICY_VERSION: Final = "genai_otel.redaction.policy_version"
+# Stable hashes (SHA-256, or HMAC-SHA-256 with a key) of the input messages and system prompt.
+GENAI_OTEL_INPUT_MESSAGES_HASH: Final = "genai_otel.input.messages.hash"
+GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH: Final = "genai_otel.system_instructions.hash"
 
 # --- well-known values ----------------------------------------------------------------------------
 OPERATION_CHAT: Final = "chat"
@@ -160,3 +169,90 @@ TOKEN_BUCKETS: Final = (
     16777216,
     67108864,
 )
+
+# --- product decision telemetry (genai-otel's own; attribute prefix configurable, "app" by default) ---
+PRODUCT_PREFIX_DEFAULT: Final = "app"
+# Suffixes under the product prefix: "app.prompt.template_id" and so on.
+PRODUCT_TEMPLATE_ID: Final = "prompt.template_id"
+PRODUCT_EVIDENCE_VERSION: Final = "evidence.version"
+PRODUCT_ANSWER_ROUTE: Final = "answer.route"
+PRODUCT_FIRST_FAILED_STAGE: Final = "first_failed_stage"
+PRODUCT_UNSAFE_CLAIM_SERVED: Final = "unsafe_claim_served"
+
+# Tool execution: status of the call, stalled-loop detection, the arguments' hash.
+GENAI_OTEL_TOOL_STATUS: Final = "genai_otel.tool.status"
+GENAI_OTEL_TOOL_STALLED: Final = "genai_otel.tool.stalled"
+GENAI_OTEL_TOOL_REPEATS: Final = "genai_otel.tool.repeats"
+GENAI_OTEL_TOOL_ARGUMENTS_HASH: Final = "genai_otel.tool.call.arguments.hash"
+# Cost estimated from usage with a versioned rate card; throughput after the first chunk.
+GENAI_OTEL_COST: Final = "genai_otel.usage.cost"
+GENAI_OTEL_COST_CURRENCY: Final = "genai_otel.usage.cost.currency"
+GENAI_OTEL_RATE_CARD_VERSION: Final = "genai_otel.rate_card.version"
+GENAI_OTEL_POST_FIRST_CHUNK_TOKENS_PER_SECOND: Final = (
+    "genai_otel.response.post_first_chunk_tokens_per_second"
+)
+GENAI_OTEL_TIMING_MALFORMED: Final = "genai_otel.response.timing_malformed"
+
+METRIC_PRODUCT_REQUESTS: Final = "genai_otel.product.requests"
+METRIC_PRODUCT_UNSAFE_CLAIMS_SERVED: Final = "genai_otel.product.unsafe_claims_served"
+METRIC_TOOL_DURATION: Final = "genai_otel.tool.duration"
+METRIC_TOOL_STALLED_LOOPS: Final = "genai_otel.tool.stalled_loops"
+METRIC_CLIENT_COST: Final = "genai_otel.client.cost"
+UNIT_REQUESTS: Final = "{request}"
+UNIT_CLAIMS: Final = "{claim}"
+UNIT_USD: Final = "{USD}"
+
+# --- server-side timings a model server reports in its response (Ollama does) ----------------------
+# Semconv's model-server metrics. A server without OpenTelemetry of its own can only reach them through
+# the client that relays its figures; see docs/ollama.md for which figures feed them.
+METRIC_SERVER_TIME_TO_FIRST_TOKEN: Final = "gen_ai.server.time_to_first_token"
+METRIC_SERVER_TIME_PER_OUTPUT_TOKEN: Final = "gen_ai.server.time_per_output_token"
+SERVER_TIME_TO_FIRST_TOKEN_BUCKETS: Final = (
+    0.001,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS: Final = (
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+)
+
+# --- ollama.* (genai-otel's Ollama profile; semconv v1.41.1 has none) --------------------------------
+OLLAMA_REQUEST_KEEP_ALIVE: Final = "ollama.request.keep_alive"
+OLLAMA_REQUEST_NUM_CTX: Final = "ollama.request.num_ctx"
+OLLAMA_REQUEST_REPEAT_PENALTY: Final = "ollama.request.repeat_penalty"
+OLLAMA_REQUEST_THINK: Final = "ollama.request.think"
+# Ollama's own timings of the request, converted from nanoseconds to seconds.
+OLLAMA_RESPONSE_TOTAL_DURATION: Final = "ollama.response.total_duration"
+OLLAMA_RESPONSE_LOAD_DURATION: Final = "ollama.response.load_duration"
+OLLAMA_RESPONSE_PROMPT_EVAL_DURATION: Final = "ollama.response.prompt_eval_duration"
+OLLAMA_RESPONSE_EVAL_DURATION: Final = "ollama.response.eval_duration"
+# Derived from them: load + prompt evaluation, and eval_duration / (eval_count - 1).
+OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN: Final = "ollama.response.time_to_first_token"
+OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN: Final = "ollama.response.time_per_output_token"
+# Images attached to the request (counted, never recorded); not Ollama-specific, hence genai_otel.*.
+GENAI_OTEL_REQUEST_IMAGES_COUNT: Final = "genai_otel.request.images.count"

@@ -12,6 +12,8 @@ from typing import Any
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
+from genai_otel.content import Message, RequestContent
+from genai_otel.openai import _content
 from genai_otel.operation import Operation
 from genai_otel.providers import ProviderResolver
 from genai_otel.streaming import TracedAsyncIterator, TracedIterator
@@ -78,6 +80,8 @@ def _count(value: Any) -> int | None:
 
 def _field(obj: Any, name: str) -> Any:
     """A field of a model or a mapping (request params may be either)."""
+    if type(obj) is dict:
+        return obj.get(name)
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
@@ -99,13 +103,18 @@ def _is_azure(client: Any) -> bool:
     return known
 
 
-def new_operation(
-    name: str, resolver: ProviderResolver, instance: Any, kwargs: Mapping[str, Any], api_type: str | None
-) -> Operation:
-    client = getattr(instance, "_client", None)
+# id(client) -> (the base URL object it had, the resolver used, host, port, provider). A client's URL
+# object is replaced, not mutated, when its base_url is set, so comparing identities keeps this right.
+_endpoints: dict[int, tuple[Any, ProviderResolver, str | None, int | None, str]] = {}
+
+
+def _endpoint(client: Any, resolver: ProviderResolver) -> tuple[str | None, int | None, str]:
+    url = getattr(client, "base_url", None)
+    cached = _endpoints.get(id(client))
+    if cached is not None and cached[0] is url and cached[1] is resolver:
+        return cached[2], cached[3], cached[4]
     host: str | None = None
     port: int | None = None
-    url = getattr(client, "base_url", None)
     if url is not None:
         # httpx.URL (openai 1.x/2.x) and httpx2.URL (3.x) both have host, port and scheme.
         host = _text(getattr(url, "host", None))
@@ -115,8 +124,19 @@ def new_operation(
         if client is not None and _is_azure(client)
         else sc.PROVIDER_OPENAI_COMPATIBLE
     )
+    provider = resolver.resolve(host, port, default)
+    if len(_endpoints) >= 256:
+        _endpoints.clear()
+    _endpoints[id(client)] = (url, resolver, host, port, provider)
+    return host, port, provider
+
+
+def new_operation(
+    name: str, resolver: ProviderResolver, instance: Any, kwargs: Mapping[str, Any], api_type: str | None
+) -> Operation:
+    host, port, provider = _endpoint(getattr(instance, "_client", None), resolver)
     model = kwargs.get("model")
-    op = Operation(name, resolver.resolve(host, port, default), model if isinstance(model, str) else None)
+    op = Operation(name, provider, model if isinstance(model, str) else None)
     op.server_address = host
     op.server_port = port if host else None
     if api_type is not None:
@@ -220,6 +240,27 @@ def _set_chunk_finish_reason(op: Operation, choice: Any, reason: Any) -> None:
         op.set_finish_reason(index if isinstance(index, int) else 0, reason)
 
 
+def _set(name: str, read: Any) -> Any:
+    def reader(op: Operation, value: Any) -> None:
+        setattr(op, name, read(value))
+
+    return reader
+
+
+_CHAT_REQUEST_READERS: dict[str, Any] = {
+    "stream": lambda op, value: setattr(op, "stream", value is True),
+    "temperature": _set("temperature", _number),
+    "top_p": _set("top_p", _number),
+    "max_tokens": lambda op, value: setattr(op, "max_tokens", op.max_tokens or _integer(value)),
+    "seed": _set("seed", _integer),
+    "stop": _set("stop_sequences", _stop_sequences),
+    "frequency_penalty": _set("frequency_penalty", _number),
+    "presence_penalty": _set("presence_penalty", _number),
+    "n": _set("choice_count", _integer),
+    "tools": _set("tool_definitions", _count),
+}
+
+
 class ChatCompletionsEndpoint:
     """``chat.completions.create`` / ``.parse`` (and the ``.stream()`` helper, built on create)."""
 
@@ -230,20 +271,20 @@ class ChatCompletionsEndpoint:
         op = new_operation(
             sc.OPERATION_CHAT, self._resolver, instance, kwargs, sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
         )
-        get = kwargs.get
-        op.stream = get("stream") is True
-        op.temperature = _number(get("temperature"))
-        op.top_p = _number(get("top_p"))
-        max_tokens = _integer(get("max_completion_tokens"))
-        op.max_tokens = max_tokens if max_tokens is not None else _integer(get("max_tokens"))
-        op.seed = _integer(get("seed"))
-        op.stop_sequences = _stop_sequences(get("stop"))
-        op.frequency_penalty = _number(get("frequency_penalty"))
-        op.presence_penalty = _number(get("presence_penalty"))
-        n = _integer(get("n"))
-        op.choice_count = n if n is not None and n != 1 else None
+        # Only the arguments given are read: most calls set a handful of the ~40 the API takes.
+        max_completion_tokens = None
+        for key, value in kwargs.items():
+            reader = _CHAT_REQUEST_READERS.get(key)
+            if reader is not None:
+                reader(op, value)
+            elif key == "max_completion_tokens":
+                max_completion_tokens = _integer(value)
+        if max_completion_tokens is not None:
+            op.max_tokens = max_completion_tokens
+        if op.choice_count == 1:
+            op.choice_count = None
         op.output_type = _chat_output_type(kwargs)
-        op.tool_definitions = _count(get("tools"))
+        get = kwargs.get
         extra_body = get("extra_body")
         if isinstance(extra_body, Mapping):  # OpenAI-compatible servers take top_k this way
             op.top_k = _number(extra_body.get("top_k"))
@@ -257,11 +298,15 @@ class ChatCompletionsEndpoint:
         op.response_model = _text(getattr(completion, "model", None))
         tool_calls = 0
         for position, choice in enumerate(getattr(completion, "choices", None) or ()):
-            reason = _finish_reason(getattr(choice, "finish_reason", None))
+            try:
+                reason = _finish_reason(choice.finish_reason)
+                calls = choice.message.tool_calls
+            except AttributeError:
+                reason = _finish_reason(getattr(choice, "finish_reason", None))
+                calls = getattr(getattr(choice, "message", None), "tool_calls", None)
             if reason is not None:
-                index = _integer(getattr(choice, "index", None))
-                op.set_finish_reason(position if index is None else index, reason)
-            calls = getattr(getattr(choice, "message", None), "tool_calls", None)
+                index = getattr(choice, "index", None)
+                op.set_finish_reason(index if isinstance(index, int) else position, reason)
             if calls:
                 tool_calls += len(calls)
         if tool_calls or op.tool_definitions:
@@ -272,6 +317,20 @@ class ChatCompletionsEndpoint:
         _read_openai_profile(op, completion)
 
     bind_stream = staticmethod(bind_openai_stream)
+
+    @staticmethod
+    def request_content(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestContent | None:
+        return _content.chat_request_content(kwargs)
+
+    @staticmethod
+    def response_content(op: Operation, result: Any) -> list[Message] | None:
+        return _content.chat_response_content(op, _parsed(result))
+
+    @staticmethod
+    def on_chunk_capturing(op: Operation, chunk: Any) -> bool:
+        output = ChatCompletionsEndpoint.on_chunk(op, chunk)
+        _content.accumulate_chat_chunk(op, chunk)
+        return output
 
     @staticmethod
     def on_chunk(op: Operation, chunk: Any) -> bool:
@@ -398,6 +457,22 @@ class ResponsesEndpoint:
     bind_stream = staticmethod(bind_openai_stream)
 
     @staticmethod
+    def request_content(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestContent | None:
+        return _content.responses_request_content(kwargs)
+
+    @staticmethod
+    def response_content(op: Operation, result: Any) -> list[Message] | None:
+        return _content.responses_output_messages(op, _parsed(result))
+
+    @staticmethod
+    def on_chunk_capturing(op: Operation, event: Any) -> bool:
+        output = ResponsesEndpoint.on_chunk(op, event)
+        kind = getattr(event, "type", None)
+        if isinstance(kind, str):
+            _content.accumulate_responses_event(op, event, kind)
+        return output
+
+    @staticmethod
     def on_chunk(op: Operation, event: Any) -> bool:
         kind = getattr(event, "type", None)
         if not isinstance(kind, str):
@@ -450,3 +525,13 @@ class EmbeddingsEndpoint:
     @staticmethod
     def on_chunk(op: Operation, chunk: Any) -> bool:
         return False
+
+    on_chunk_capturing = on_chunk
+
+    @staticmethod
+    def request_content(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RequestContent | None:
+        return None  # semconv defines no content attributes for embeddings
+
+    @staticmethod
+    def response_content(op: Operation, result: Any) -> list[Message] | None:
+        return None

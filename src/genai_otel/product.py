@@ -1,0 +1,483 @@
+"""Product decision telemetry: the application's own decisions, next to the model calls they govern.
+
+    with genai_otel.product_context("answer delivery question", template_id="tracking-answerer-v1",
+                                    evidence_version="fastship@v17", conversation_id=ticket.id):
+        answer = client.chat.completions.create(...)     # the LLM span carries the product attributes
+        ...
+        genai_otel.record_outcome(route="serve", first_failed_stage="passed", unsafe_claim_served=False)
+
+Everything inside the context (LLM calls, tool spans, in asyncio tasks started inside it, and in threads
+that run a copy of the context) carries the attributes. The outcome lands on the context's own span
+(when it was given a name) or on the span current when the outcome is recorded, and feeds two
+counters: requests by route and first failed stage, and unsafe claims served (with an exemplar that
+points at the trace). Values are validated: a wrong type or an over-long value is dropped with one
+warning, never raised; metric attribute values are capped in number (see ``max_distinct_values``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from opentelemetry import baggage, metrics, trace
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind
+
+from genai_otel import semconv as sc
+from genai_otel._failsafe import report_internal_error, warn_setting_once
+from genai_otel.config import load_content_settings, read_bool, read_positive_int
+from genai_otel.content import ContentRecorder, ContentSettings
+from genai_otel.version import __version__
+
+PREFIX_ENV = "GENAI_OTEL_PRODUCT_PREFIX"
+MAX_VALUE_LENGTH_ENV = "GENAI_OTEL_PRODUCT_MAX_VALUE_LENGTH"
+MAX_DISTINCT_ENV = "GENAI_OTEL_PRODUCT_MAX_DISTINCT_VALUES"
+BAGGAGE_ENV = "GENAI_OTEL_PRODUCT_BAGGAGE"
+BAGGAGE_KEYS_ENV = "GENAI_OTEL_PRODUCT_BAGGAGE_KEYS"
+
+# Keyword -> attribute suffix under the prefix, for the decision attributes genai-otel knows.
+KNOWN_ATTRIBUTES: Mapping[str, str] = {
+    "template_id": sc.PRODUCT_TEMPLATE_ID,
+    "evidence_version": sc.PRODUCT_EVIDENCE_VERSION,
+    "route": sc.PRODUCT_ANSWER_ROUTE,
+    "first_failed_stage": sc.PRODUCT_FIRST_FAILED_STAGE,
+    "unsafe_claim_served": sc.PRODUCT_UNSAFE_CLAIM_SERVED,
+}
+OVERFLOW_VALUE = "_OTHER"  # the semconv convention for values past a cardinality limit
+_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class StalledLoop:
+    """What the stalled-loop callback is told: the tool, its arguments' hash, and how often in a row."""
+
+    tool_name: str
+    arguments_hash: str
+    repeats: int
+
+
+class StalledToolLoop(Exception):
+    """Raised before a tool runs again with the same arguments and no progress, if the application
+    opted into it (``configure_product(raise_on_stalled_loop=True)``)."""
+
+    def __init__(self, loop: StalledLoop) -> None:
+        super().__init__(
+            f"tool {loop.tool_name!r} called {loop.repeats + 1} times with the same arguments and no progress"
+        )
+        self.loop = loop
+
+
+@dataclass(frozen=True)
+class ProductSettings:
+    prefix: str = sc.PRODUCT_PREFIX_DEFAULT
+    max_value_length: int = 256
+    # Distinct values per metric attribute (template id, evidence version, route, stage) before new ones
+    # are counted as "_OTHER": an id that is accidentally per-request cannot blow up the metric store.
+    max_distinct_values: int = 100
+    baggage: bool = False
+    baggage_keys: tuple[str, ...] = ("template_id", "evidence_version")
+    tracer_provider: Any = None
+    meter_provider: Any = None
+    # Tool calls: what to do when the same tool is called with the same arguments and no progress.
+    on_stalled_loop: Callable[[StalledLoop], None] | None = None
+    raise_on_stalled_loop: bool = False
+    # Tool arguments and results are content: captured only under the same opt-in and gate as messages.
+    content: ContentSettings = field(default_factory=ContentSettings)
+
+    @classmethod
+    def from_environment(cls) -> ProductSettings:
+        defaults = cls()
+        prefix = os.environ.get(PREFIX_ENV, defaults.prefix).strip()
+        if not _PREFIX.match(prefix):
+            warn_setting_once(
+                PREFIX_ENV, f"{PREFIX_ENV}={prefix!r} is not a dotted lower-case name; using 'app'"
+            )
+            prefix = defaults.prefix
+        keys = os.environ.get(BAGGAGE_KEYS_ENV)
+        return cls(
+            content=load_content_settings({}),
+            prefix=prefix,
+            max_value_length=read_positive_int(
+                os.environ.get(MAX_VALUE_LENGTH_ENV), MAX_VALUE_LENGTH_ENV, 256
+            ),
+            max_distinct_values=read_positive_int(os.environ.get(MAX_DISTINCT_ENV), MAX_DISTINCT_ENV, 100),
+            baggage=read_bool(os.environ.get(BAGGAGE_ENV), BAGGAGE_ENV, False),
+            baggage_keys=tuple(k.strip() for k in keys.split(",") if k.strip())
+            if keys
+            else defaults.baggage_keys,
+        )
+
+
+class _Telemetry:
+    """Tracer, meter and counters for the product API, built from the settings."""
+
+    def __init__(self, settings: ProductSettings) -> None:
+        self.settings = settings
+        self.tracer = trace.get_tracer(
+            "genai_otel.product", __version__, settings.tracer_provider, schema_url=sc.SCHEMA_URL
+        )
+        meter = metrics.get_meter(
+            "genai_otel.product", __version__, settings.meter_provider, schema_url=sc.SCHEMA_URL
+        )
+        self.requests = meter.create_counter(
+            sc.METRIC_PRODUCT_REQUESTS,
+            unit=sc.UNIT_REQUESTS,
+            description="Requests whose outcome the application recorded, by answer route and first failed stage.",
+        )
+        self.unsafe_claims = meter.create_counter(
+            sc.METRIC_PRODUCT_UNSAFE_CLAIMS_SERVED,
+            unit=sc.UNIT_CLAIMS,
+            description="Answers served with a claim the evidence does not support.",
+        )
+        self.tool_duration = meter.create_histogram(
+            sc.METRIC_TOOL_DURATION,
+            unit=sc.UNIT_SECONDS,
+            description="Duration of the application's tool executions, by tool and status.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.stalled_loops = meter.create_counter(
+            sc.METRIC_TOOL_STALLED_LOOPS,
+            unit="{call}",
+            description="Tool calls repeating an earlier call's tool and arguments with no progress in between.",
+        )
+        self.content = ContentRecorder(settings.content, None)
+        self._seen: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def name(self, suffix: str) -> str:
+        return f"{self.settings.prefix}.{suffix}"
+
+    def bounded(self, key: str, value: str) -> str:
+        """``value`` for a metric attribute, or "_OTHER" once ``key`` has too many distinct values."""
+        with self._lock:
+            seen = self._seen.setdefault(key, set())
+            if value in seen:
+                return value
+            if len(seen) < self.settings.max_distinct_values:
+                seen.add(value)
+                return value
+        warn_setting_once(
+            f"cardinality:{key}",
+            f"{key} has more than {self.settings.max_distinct_values} distinct values; further ones are counted "
+            f"as {OVERFLOW_VALUE!r} on metrics (spans keep the real value). Raise {MAX_DISTINCT_ENV} if that is "
+            "intended, or keep per-request ids out of this attribute.",
+        )
+        return OVERFLOW_VALUE
+
+
+_settings_lock = threading.Lock()
+_telemetry: _Telemetry | None = None
+
+
+def _get_telemetry() -> _Telemetry:
+    global _telemetry
+    telemetry = _telemetry
+    if telemetry is None:
+        with _settings_lock:
+            if _telemetry is None:
+                _telemetry = _Telemetry(ProductSettings.from_environment())
+            telemetry = _telemetry
+    return telemetry
+
+
+_CONTENT_ARGUMENTS = frozenset(
+    {
+        "capture_message_content",
+        "content_max_length",
+        "capture_binary",
+        "hash_inputs",
+        "hash_key",
+        "redaction_policy",
+        "redact_patterns",
+        "redact_disable",
+        "redactor",
+        "redaction_timeout_ms",
+    }
+)
+
+
+def configure_product(**overrides: Any) -> ProductSettings:
+    """Set product settings in code (they win over the environment); returns the settings in force.
+
+    ``prefix``, ``max_value_length``, ``max_distinct_values``, ``baggage``, ``baggage_keys``,
+    ``tracer_provider``, ``meter_provider``, ``on_stalled_loop``, ``raise_on_stalled_loop``, and the
+    content-capture arguments of ``instrument()`` (``capture_message_content``, ``redact_patterns``, ...),
+    which govern tool arguments and results."""
+    global _telemetry
+    with _settings_lock:
+        settings = ProductSettings.from_environment()
+        content_arguments = {k: overrides.pop(k) for k in list(overrides) if k in _CONTENT_ARGUMENTS}
+        if content_arguments:
+            overrides["content"] = load_content_settings(content_arguments)
+        unknown = set(overrides) - set(ProductSettings.__dataclass_fields__)
+        if unknown:
+            warn_setting_once(
+                "configure_product", f"configure_product: unknown settings {sorted(unknown)} ignored"
+            )
+        settings = replace(settings, **{k: v for k, v in overrides.items() if k not in unknown})
+        if not _PREFIX.match(settings.prefix):
+            warn_setting_once(
+                "configure_product:prefix",
+                f"prefix {settings.prefix!r} is not a dotted lower-case name; using 'app'",
+            )
+            settings = replace(settings, prefix=sc.PRODUCT_PREFIX_DEFAULT)
+        _telemetry = _Telemetry(settings)
+        return settings
+
+
+# --- validation ---------------------------------------------------------------------------------------------
+def _valid_value(key: str, value: Any, telemetry: _Telemetry) -> Any:
+    """The value if it can be an attribute, else None (with one warning naming the key)."""
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        if len(value) <= telemetry.settings.max_value_length:
+            return value
+        warn_setting_once(
+            f"value-length:{key}",
+            f"product attribute {key} dropped: {len(value)} characters, over the limit of "
+            f"{telemetry.settings.max_value_length} ({MAX_VALUE_LENGTH_ENV})",
+        )
+        return None
+    warn_setting_once(
+        f"value-type:{key}",
+        f"product attribute {key} dropped: a {type(value).__name__} is not a str, bool, int or float",
+    )
+    return None
+
+
+def _attributes(values: Mapping[str, Any], telemetry: _Telemetry) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for keyword, value in values.items():
+        if value is None:
+            continue
+        if keyword == "conversation_id":
+            name = sc.GEN_AI_CONVERSATION_ID
+        elif keyword in KNOWN_ATTRIBUTES:
+            name = telemetry.name(KNOWN_ATTRIBUTES[keyword])
+        elif _KEY.match(keyword):
+            name = telemetry.name(keyword)
+        else:
+            warn_setting_once(
+                f"key:{keyword}", f"product attribute {keyword!r} dropped: use lower_case dotted names"
+            )
+            continue
+        checked = _valid_value(name, value, telemetry)
+        if checked is not None:
+            attributes[name] = checked
+    return attributes
+
+
+# --- the scope ----------------------------------------------------------------------------------------------
+@dataclass
+class ProductScope:
+    """The decision context of one request. Obtained from :func:`current_scope`."""
+
+    attributes: dict[str, Any]
+    keywords: dict[str, Any]
+    span: Any = None
+    outcome_recorded: bool = False
+    progress: Any = None
+    # (tool name, arguments hash) -> [progress marker at the last such call, repeats without progress].
+    tool_calls: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_current: contextvars.ContextVar[ProductScope | None] = contextvars.ContextVar(
+    "genai_otel_product", default=None
+)
+
+
+def current_scope() -> ProductScope | None:
+    return _current.get()
+
+
+def span_attributes() -> dict[str, Any] | None:
+    """Product attributes for a span starting now: the current scope's, else those in baggage."""
+    scope = _current.get()
+    if scope is not None:
+        return scope.attributes
+    telemetry = _telemetry
+    if telemetry is None or not telemetry.settings.baggage:
+        return None
+    found = {}
+    for keyword in telemetry.settings.baggage_keys:
+        name = telemetry.name(KNOWN_ATTRIBUTES.get(keyword, keyword))
+        value = baggage.get_baggage(name)
+        if isinstance(value, str):
+            found[name] = value
+    return found or None
+
+
+def _enter(name: str | None, values: dict[str, Any]) -> tuple[ProductScope, Any, Any]:
+    telemetry = _get_telemetry()
+    parent = _current.get()
+    keywords = {**(parent.keywords if parent else {}), **{k: v for k, v in values.items() if v is not None}}
+    attributes = {**(parent.attributes if parent else {}), **_attributes(values, telemetry)}
+    span = None
+    context = otel_context.get_current()
+    if name is not None:
+        span = telemetry.tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
+        context = trace.set_span_in_context(span, context)
+    if telemetry.settings.baggage:
+        for keyword in telemetry.settings.baggage_keys:
+            attribute = telemetry.name(KNOWN_ATTRIBUTES.get(keyword, keyword))
+            value = attributes.get(attribute)
+            if isinstance(value, str):
+                context = baggage.set_baggage(attribute, value, context)
+    scope = ProductScope(attributes=attributes, keywords=keywords, span=span)
+    token = otel_context.attach(context) if context is not otel_context.get_current() else None
+    return scope, token, _current.set(scope)
+
+
+@contextmanager
+def _scope(name: str | None, values: dict[str, Any]) -> Iterator[ProductScope]:
+    try:
+        scope, token, scope_token = _enter(name, values)
+    except Exception:  # our bug: the application's block still runs, without product attributes
+        report_internal_error("product_context")
+        yield ProductScope(attributes={}, keywords={})
+        return
+    span = scope.span
+    try:
+        yield scope
+    except BaseException as exc:
+        if span is not None and isinstance(exc, Exception):
+            try:
+                from genai_otel.recording import _error_type, _record_exception
+
+                _record_exception(span, exc)
+                span.set_attribute(sc.ERROR_TYPE, _error_type(exc))
+                span.set_status(trace.Status(trace.StatusCode.ERROR, _error_type(exc)))
+            except Exception:
+                report_internal_error("product_context recording an error")
+        raise
+    finally:
+        try:
+            _current.reset(scope_token)
+            if token is not None:
+                otel_context.detach(token)
+            if span is not None:
+                span.end()
+        except Exception:
+            report_internal_error("leaving product_context")
+
+
+class product_context:  # lower case: it reads as a function at the call site, like contextlib's
+    """Set the application's decision context for everything inside it; a context manager and a decorator.
+
+    ``name`` starts a span of that name (INTERNAL) for the request, on which the outcome is recorded;
+    without it no span is started and the outcome goes on the span current at :func:`record_outcome`.
+    Known keywords: ``template_id``, ``evidence_version``, ``conversation_id`` (recorded as
+    ``gen_ai.conversation.id``); any other lower-case keyword becomes ``<prefix>.<keyword>``.
+    Nested contexts inherit and override their parent's attributes.
+    """
+
+    def __init__(self, name: str | None = None, **attributes: Any) -> None:
+        self._name = name
+        self._values = attributes
+        self._active: Any = None
+
+    def __enter__(self) -> ProductScope:
+        self._active = _scope(self._name, self._values)
+        return self._active.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        active, self._active = self._active, None
+        return active.__exit__(*exc_info)
+
+    def __call__(self, function: F) -> F:
+        name, values = self._name, self._values
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with _scope(name, values):
+                    return await function(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with _scope(name, values):
+                return function(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+
+def record_outcome(
+    route: str | None = None,
+    first_failed_stage: str | None = None,
+    unsafe_claim_served: bool | None = None,
+    **attributes: Any,
+) -> None:
+    """Record what the application decided for the current request (once per product context).
+
+    ``route``: ``serve``, ``shorten``, ``abstain`` or your own; ``first_failed_stage``: ``passed``,
+    ``evidence_admission``, ``claim_generation``, ``serving_gate`` or your own; ``unsafe_claim_served``:
+    whether an answer with an unsupported claim went out. Never raises."""
+    try:
+        _record_outcome(route, first_failed_stage, unsafe_claim_served, attributes)
+    except Exception:
+        report_internal_error("record_outcome")
+
+
+def _record_outcome(
+    route: str | None, stage: str | None, unsafe: bool | None, extra: Mapping[str, Any]
+) -> None:
+    telemetry = _get_telemetry()
+    scope = _current.get()
+    if scope is not None:
+        with scope.lock:
+            if scope.outcome_recorded:
+                warn_setting_once(
+                    "record_outcome:twice",
+                    "record_outcome called twice in one product context; the second call is ignored",
+                )
+                return
+            scope.outcome_recorded = True
+    if unsafe is not None and not isinstance(unsafe, bool):
+        warn_setting_once("value-type:unsafe_claim_served", "unsafe_claim_served must be a bool; dropped")
+        unsafe = None
+    outcome = _attributes(
+        {"route": route, "first_failed_stage": stage, "unsafe_claim_served": unsafe, **extra}, telemetry
+    )
+    span = scope.span if scope is not None and scope.span is not None else trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(outcome)
+    keywords = scope.keywords if scope is not None else {}
+    labels: dict[str, str] = {}
+    for keyword, value in (
+        ("template_id", keywords.get("template_id")),
+        ("evidence_version", keywords.get("evidence_version")),
+        ("first_failed_stage", stage),
+    ):
+        name = telemetry.name(KNOWN_ATTRIBUTES[keyword])
+        if name in outcome or (scope is not None and name in scope.attributes):
+            labels[name] = telemetry.bounded(name, str(value))
+    exemplar_context = trace.set_span_in_context(span)
+    route_name = telemetry.name(sc.PRODUCT_ANSWER_ROUTE)
+    request_labels = dict(labels)
+    if route_name in outcome:
+        request_labels[route_name] = telemetry.bounded(route_name, str(outcome[route_name]))
+    telemetry.requests.add(1, request_labels, context=exemplar_context)
+    if unsafe:
+        telemetry.unsafe_claims.add(1, labels, context=exemplar_context)
+
+
+def report_progress(marker: Any) -> None:
+    """Tell stalled-loop detection that the current request made progress (new evidence, a new step)."""
+    scope = _current.get()
+    if scope is not None:
+        scope.progress = marker

@@ -1,0 +1,285 @@
+"""Product decision context: carried to LLM spans, outcomes, metrics with exemplars, validation, baggage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+
+import pytest
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+
+import genai_otel
+from genai_otel import _failsafe
+from genai_otel import semconv as sc
+from genai_otel.product import configure_product
+
+MESSAGES = [{"role": "user", "content": "When does my parcel arrive?"}]
+TEMPLATE = "app.prompt.template_id"
+EVIDENCE = "app.evidence.version"
+ROUTE = "app.answer.route"
+STAGE = "app.first_failed_stage"
+UNSAFE = "app.unsafe_claim_served"
+
+
+@pytest.fixture
+def product(instrument_openai):
+    _failsafe._warned_settings.clear()
+    telemetry = instrument_openai()
+    configure_product(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    yield telemetry
+    configure_product()
+
+
+def _by_name(telemetry, name):
+    return [s for s in telemetry.spans() if s.name == name]
+
+
+def test_llm_spans_inside_carry_the_context(product, openai_client) -> None:
+    with genai_otel.product_context(
+        template_id="tracking-answerer-v1", evidence_version="fastship@v17", conversation_id="t-42"
+    ):
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        openai_client.embeddings.create(model="e", input="parcel")
+    openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    inside_chat, inside_embeddings, outside = product.spans()
+    for span in (inside_chat, inside_embeddings):
+        assert span.attributes[TEMPLATE] == "tracking-answerer-v1"
+        assert span.attributes[EVIDENCE] == "fastship@v17"
+        assert span.attributes[sc.GEN_AI_CONVERSATION_ID] == "t-42"
+    assert TEMPLATE not in outside.attributes
+
+
+def test_outcome_on_the_contexts_own_span_after_the_model_call(product, openai_client) -> None:
+    with genai_otel.product_context("answer request", template_id="tracking-answerer-v1") as scope:
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        genai_otel.record_outcome(
+            route="abstain", first_failed_stage="claim_generation", unsafe_claim_served=False
+        )
+    request = _by_name(product, "answer request")[0]
+    chat = _by_name(product, "chat gpt-test")[0]
+    assert chat.parent.span_id == request.context.span_id
+    assert request.attributes[ROUTE] == "abstain"
+    assert request.attributes[STAGE] == "claim_generation"
+    assert request.attributes[UNSAFE] is False
+    assert ROUTE not in chat.attributes  # decided after the call: on the request span, not the model span
+    assert scope.outcome_recorded
+
+
+def test_outcome_without_a_named_context_goes_to_the_current_span(product) -> None:
+    tracer = product.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("http request"), genai_otel.product_context(template_id="t1"):
+        genai_otel.record_outcome(route="serve", first_failed_stage="passed")
+    (span,) = product.spans()
+    assert span.attributes[ROUTE] == "serve"
+
+
+def test_request_and_unsafe_counters_with_exemplar(product) -> None:
+    for route, stage, unsafe, template in [
+        ("abstain", "claim_generation", False, "tracking-answerer-v1"),
+        ("serve", "serving_gate", True, "tracking-answerer-v1.1-regression"),
+        ("serve", "serving_gate", True, "tracking-answerer-v1.1-regression"),
+    ]:
+        with genai_otel.product_context(
+            "answer request", template_id=template, evidence_version="fastship@v17"
+        ):
+            genai_otel.record_outcome(route=route, first_failed_stage=stage, unsafe_claim_served=unsafe)
+    snapshot = product.metric_snapshot()
+    requests = {
+        (p.attributes[ROUTE], p.attributes[STAGE]): p.value for p in snapshot[sc.METRIC_PRODUCT_REQUESTS]
+    }
+    assert requests == {("abstain", "claim_generation"): 1, ("serve", "serving_gate"): 2}
+    (unsafe,) = snapshot[sc.METRIC_PRODUCT_UNSAFE_CLAIMS_SERVED]
+    assert unsafe.value == 2
+    assert dict(unsafe.attributes) == {
+        TEMPLATE: "tracking-answerer-v1.1-regression",
+        EVIDENCE: "fastship@v17",
+        STAGE: "serving_gate",
+    }
+    unsafe_spans = {s.context.trace_id for s in product.spans() if s.attributes.get(UNSAFE)}
+    assert unsafe.exemplars and {e.trace_id for e in unsafe.exemplars} <= unsafe_spans
+
+
+def test_outcome_is_recorded_once(product, caplog) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="genai_otel"),
+        genai_otel.product_context("r", template_id="t"),
+    ):
+        genai_otel.record_outcome(route="serve")
+        genai_otel.record_outcome(route="abstain")
+    (point,) = product.metric_points(sc.METRIC_PRODUCT_REQUESTS)
+    assert point.value == 1 and point.attributes[ROUTE] == "serve"
+    assert any("twice" in r.getMessage() for r in caplog.records)
+
+
+def test_bad_values_are_dropped_with_a_warning_never_raised(product, openai_client, caplog) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="genai_otel"),
+        genai_otel.product_context(
+            "r",
+            template_id="x" * 1000,
+            evidence_version=["not", "a", "scalar"],
+            customer_tier="gold",
+            **{"Bad Key": 1},
+        ),
+    ):
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        genai_otel.record_outcome(route=object(), unsafe_claim_served="yes")  # type: ignore[arg-type]
+    chat = _by_name(product, "chat gpt-test")[0]
+    assert TEMPLATE not in chat.attributes and EVIDENCE not in chat.attributes
+    assert chat.attributes["app.customer_tier"] == "gold"
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    for expected in (
+        "app.prompt.template_id",
+        "over the limit",
+        "app.evidence.version",
+        "'Bad Key'",
+        "unsafe_claim_served",
+    ):
+        assert expected in messages
+
+
+def test_nested_contexts_inherit_and_override(product, openai_client) -> None:
+    with genai_otel.product_context(template_id="outer", evidence_version="v1"):
+        with genai_otel.product_context(template_id="inner"):
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    inner, outer = product.spans()
+    assert (inner.attributes[TEMPLATE], inner.attributes[EVIDENCE]) == ("inner", "v1")
+    assert outer.attributes[TEMPLATE] == "outer"
+
+
+def test_threads_running_a_copy_of_the_context(product, openai_client) -> None:
+    with genai_otel.product_context(template_id="threaded"):
+        context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run,
+        args=(openai_client.chat.completions.create,),
+        kwargs={"model": "gpt-test", "messages": MESSAGES},
+    )
+    thread.start()
+    thread.join()
+    assert product.span().attributes[TEMPLATE] == "threaded"
+
+
+async def test_asyncio_tasks_inherit_the_context(product, async_openai_client) -> None:
+    async def ask() -> None:
+        await async_openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+
+    with genai_otel.product_context(template_id="async-template"):
+        await asyncio.gather(asyncio.create_task(ask()), asyncio.create_task(ask()))
+    await ask()
+    first, second, outside = product.spans()
+    assert first.attributes[TEMPLATE] == second.attributes[TEMPLATE] == "async-template"
+    assert TEMPLATE not in outside.attributes
+
+
+async def test_decorator_on_sync_and_async_functions(product, openai_client, async_openai_client) -> None:
+    @genai_otel.product_context("sync request", template_id="deco-sync")
+    def answer() -> str:
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        genai_otel.record_outcome(route="serve", first_failed_stage="passed")
+        return "done"
+
+    @genai_otel.product_context("async request", template_id="deco-async")
+    async def answer_async() -> str:
+        await async_openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        genai_otel.record_outcome(route="abstain")
+        return "done"
+
+    assert answer() == "done"
+    assert await answer_async() == "done"
+    assert answer() == "done"  # a fresh scope per call: the outcome is not "already recorded"
+    assert len(_by_name(product, "sync request")) == 2
+    assert all(s.attributes[ROUTE] == "serve" for s in _by_name(product, "sync request"))
+    assert _by_name(product, "async request")[0].attributes[ROUTE] == "abstain"
+
+
+def test_errors_in_the_context_mark_its_span(product) -> None:
+    with pytest.raises(KeyError), genai_otel.product_context("r", template_id="t"):
+        raise KeyError("missing evidence")
+    (span,) = product.spans()
+    assert span.status.status_code is trace.StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "KeyError"
+
+
+def test_prefix_is_configurable(instrument_openai, openai_client) -> None:
+    telemetry = instrument_openai()
+    configure_product(
+        prefix="shop", tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        with genai_otel.product_context(template_id="t"):
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            genai_otel.record_outcome(route="serve")
+    finally:
+        configure_product()
+    assert telemetry.span().attributes["shop.prompt.template_id"] == "t"
+    (point,) = telemetry.metric_points(sc.METRIC_PRODUCT_REQUESTS)
+    assert point.attributes["shop.answer.route"] == "serve"
+
+
+def test_cardinality_guard(instrument_openai, caplog) -> None:
+    telemetry = instrument_openai()
+    configure_product(
+        max_distinct_values=3,
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="genai_otel"):
+            for index in range(10):
+                with genai_otel.product_context("r", template_id=f"per-request-{index}"):
+                    genai_otel.record_outcome(route="serve")
+    finally:
+        configure_product()
+    templates = {p.attributes[TEMPLATE] for p in telemetry.metric_points(sc.METRIC_PRODUCT_REQUESTS)}
+    assert templates == {"per-request-0", "per-request-1", "per-request-2", "_OTHER"}
+    assert {s.attributes[TEMPLATE] for s in telemetry.spans()} == {f"per-request-{i}" for i in range(10)}
+    assert sum("distinct values" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_baggage_off_by_default(product) -> None:
+    with genai_otel.product_context(template_id="t", evidence_version="v"):
+        assert baggage.get_all() == {}
+
+
+def test_baggage_allow_list_and_downstream_spans(instrument_openai, openai_client) -> None:
+    telemetry = instrument_openai()
+    configure_product(
+        baggage=True,
+        baggage_keys=("template_id",),
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+    )
+    try:
+        with genai_otel.product_context(template_id="t-propagated", evidence_version="secret-evidence"):
+            carried = dict(baggage.get_all())
+        assert carried == {TEMPLATE: "t-propagated"}  # only allow-listed keys travel
+        # downstream service: no local product context, the baggage arrives with the request
+        token = otel_context.attach(baggage.set_baggage(TEMPLATE, "t-propagated"))
+        try:
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        finally:
+            otel_context.detach(token)
+    finally:
+        configure_product()
+    assert telemetry.span().attributes[TEMPLATE] == "t-propagated"
+
+
+def test_baggage_through_the_w3c_propagator(instrument_openai) -> None:
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+    telemetry = instrument_openai()
+    configure_product(
+        baggage=True, tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        carrier: dict[str, str] = {}
+        with genai_otel.product_context(template_id="t-1", evidence_version="ev-2", customer="c-3"):
+            W3CBaggagePropagator().inject(carrier)
+    finally:
+        configure_product()
+    assert carrier["baggage"].split(",") == [f"{TEMPLATE}=t-1", f"{EVIDENCE}=ev-2"]
