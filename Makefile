@@ -4,20 +4,28 @@ VENV := .venv
 # Older openai releases the suite also runs against: the oldest we support and the last 2.x.
 # The newest release is whatever pip resolves in $(VENV).
 OPENAI_PINNED := 1.66.0 2.54.0
+# Older ollama releases: the oldest we support (0.4.0, the first with typed responses).
+OLLAMA_PINNED := 0.4.0
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint test-newest test-pinned bench clean
+.PHONY: demo test lint test-newest test-pinned test-e2e bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
-	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[openai,test]'
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[openai,ollama,test]'
 	touch $@
 
 .venv-openai-%/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-openai-$*
 	.venv-openai-$*/bin/pip install $(PIP_QUIET) --upgrade pip
 	.venv-openai-$*/bin/pip install $(PIP_QUIET) -e '.[test]' 'openai==$*'
+	touch $@
+
+.venv-ollama-%/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-ollama-$*
+	.venv-ollama-$*/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-ollama-$*/bin/pip install $(PIP_QUIET) -e '.[openai,test]' 'ollama==$*'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -29,7 +37,8 @@ lint: $(VENV)/.installed
 
 # pytest exits 5 when it collected nothing: a run that proves nothing is a failure here.
 define run_pytest
-	$(1)/bin/python -c "import openai; print('$(1): openai', openai.__version__)"
+	$(1)/bin/python -c "from importlib.metadata import version as v; from importlib.util import find_spec as f; \
+	print('$(1):', ', '.join(p + ' ' + v(p) for p in ('openai', 'ollama') if f(p)))"
 	$(1)/bin/python -m pytest $(2); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests in $(1)"; exit 1; fi; exit $$status
 endef
@@ -40,12 +49,21 @@ test-newest: $(VENV)/.installed
 test-openai-%: .venv-openai-%/.installed
 	$(call run_pytest,.venv-openai-$*,-m "not slow")
 
-test-pinned: $(addprefix test-openai-,$(OPENAI_PINNED))
+test-ollama-%: .venv-ollama-%/.installed
+	$(call run_pytest,.venv-ollama-$*,-m "not slow")
 
-test: lint test-newest test-pinned
+test-pinned: $(addprefix test-openai-,$(OPENAI_PINNED)) $(addprefix test-ollama-,$(OLLAMA_PINNED))
+
+# The deployment (docker-compose.otel.yml, deploy/) proven on real components: rotel, Arize Phoenix,
+# Prometheus, promtool, docker-compose. The tests install what they need (apt-get as root, venvs under
+# .e2e/) and start everything on 127.0.0.1; plain `pytest` leaves them out (docs/deployment.md).
+test-e2e: $(VENV)/.installed
+	$(call run_pytest,$(VENV),-m e2e tests/e2e)
+
+test: lint test-newest test-pinned test-e2e
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/bench_overhead.py --write docs/performance.md
 
 clean:
-	rm -rf $(VENV) .venv-openai-* .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-openai-* .venv-ollama-* .e2e .pytest_cache .ruff_cache

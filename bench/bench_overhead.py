@@ -1,4 +1,5 @@
-"""Overhead of genai-otel on the OpenAI client, against the bare client and the OpenTelemetry SDK floor.
+"""Overhead of genai-otel on the OpenAI and Ollama clients, against the bare client and the OpenTelemetry
+SDK floor.
 
     python bench/bench_overhead.py [--rounds 12] [--calls 150] [--streams 20] [--write docs/performance.md]
 
@@ -13,6 +14,9 @@ through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
 * ``floor``: the SDK alone creating the same span (same name, kind, attributes) and recording the
   same metric points with the same attributes, taken from a real instrumented call: what any
   instrumentation emitting this telemetry must pay.
+
+The Ollama rows measure ``ollama.Client.chat`` the same way, over an in-process httpx transport
+answering with Ollama's JSON and NDJSON.
 
 Per-call figures are medians of single-call CPU times (``time.thread_time_ns``). "Ours beyond the floor" is instrumented minus
 bare minus floor: the cost of genai-otel's own code. The per-chunk row also times the stream wrapper
@@ -33,6 +37,8 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import ollama
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -43,6 +49,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from genai_otel import semconv as sc
+from genai_otel.ollama import OllamaInstrumentor
 from genai_otel.openai import OpenAIInstrumentor
 
 CHUNKS = 100  # output chunks per stream: a role chunk, 98 content chunks, a finish chunk
@@ -117,6 +124,24 @@ def _call(client: openai.OpenAI) -> None:
     client.chat.completions.create(model="gpt-bench", messages=MESSAGES, temperature=0.2)
 
 
+def _prompt(kilobytes: int) -> str:
+    """Support-ticket-like text with an e-mail address and a phone number every few hundred bytes."""
+    line = "My parcel 48213 was due on Monday; reach me at jane.roe@example.org or +1 415-555-0134 please. "
+    return (line * (kilobytes * 1024 // len(line) + 1))[: kilobytes * 1024]
+
+
+PROMPTS = {1: _prompt(1), 16: _prompt(16)}
+
+
+def _call_with_prompt(kilobytes: int) -> Callable[[openai.OpenAI], None]:
+    messages = [{"role": "user", "content": PROMPTS[kilobytes]}]
+
+    def call(client: openai.OpenAI) -> None:
+        client.chat.completions.create(model="gpt-bench", messages=messages, temperature=0.2)
+
+    return call
+
+
 def _stream(client: openai.OpenAI) -> None:
     for _ in client.chat.completions.create(
         model="gpt-bench",
@@ -130,7 +155,10 @@ def _stream(client: openai.OpenAI) -> None:
 
 # --- telemetry setups ------------------------------------------------------------------------------------
 class Setup:
-    def __init__(self, drop_tpoc: bool = False, **instrument_kwargs: Any) -> None:
+    def __init__(
+        self, drop_tpoc: bool = False, instrumentor: type[Any] = OpenAIInstrumentor, **instrument_kwargs: Any
+    ) -> None:
+        self.instrumentor = instrumentor
         self.instrument_kwargs = instrument_kwargs
         self.exporter = InMemorySpanExporter()
         self.tracer_provider = TracerProvider()
@@ -140,23 +168,28 @@ class Setup:
         self.meter_provider = MeterProvider(metric_readers=[self.reader], views=views if drop_tpoc else [])
 
     def instrument(self) -> None:
-        OpenAIInstrumentor().instrument(
+        self.instrumentor().instrument(
             tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **self.instrument_kwargs
         )
 
-    @staticmethod
-    def uninstrument() -> None:
-        OpenAIInstrumentor().uninstrument()
+    def uninstrument(self) -> None:
+        self.instrumentor().uninstrument()
 
 
 class Floor:
     """The SDK alone emitting exactly what one instrumented call emitted."""
 
-    def __init__(self, operation: Callable[[openai.OpenAI], None], drop_tpoc: bool = False) -> None:
-        probe = Setup()
+    def __init__(
+        self,
+        operation: Callable[[Any], None],
+        drop_tpoc: bool = False,
+        make_client: Callable[[], Any] | None = None,
+        **probe_kwargs: Any,
+    ) -> None:
+        probe = Setup(**probe_kwargs)
         probe.instrument()
         try:
-            operation(_client())
+            operation((make_client or _client)())
         finally:
             probe.uninstrument()
         (span,) = probe.exporter.get_finished_spans()
@@ -261,10 +294,15 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     call_floor = Floor(_call)
     stream_floor = Floor(_stream)
     stream_floor_no_tpoc = Floor(_stream, drop_tpoc=True)
+    capture = {"capture_message_content": "SPAN_ONLY"}
+    sized = {kb: _call_with_prompt(kb) for kb in PROMPTS}
+    sized_floors = {(kb, False): Floor(call) for kb, call in sized.items()}
+    sized_floors.update({(kb, True): Floor(call, **capture) for kb, call in sized.items()})
     setups = {
         "full": (Setup(), stream_floor),
         "view_drop": (Setup(drop_tpoc=True), stream_floor_no_tpoc),
         "tpoc_off": (Setup(time_per_output_chunk=False), stream_floor_no_tpoc),
+        "capture": (Setup(**capture), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -279,6 +317,17 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 gc.collect()
                 gc.disable()
                 try:
+                    if label in ("full", "capture"):
+                        for kb, call in sized.items():
+                            _paired(
+                                lambda bare_client=bare_client, call=call: call(bare_client),
+                                lambda call=call: call(client),
+                                sized_floors[(kb, label == "capture")].emit,
+                                calls // 3,
+                                samples.setdefault(f"{label} {kb}KB", _new_samples()),
+                            )
+                    if label == "capture":
+                        continue
                     if label == "full":
                         _paired(
                             lambda bare_client=bare_client: _call(bare_client),
@@ -297,8 +346,10 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    for each in (setup, call_floor.setup, floor.setup):
+                    for each in (setup, call_floor.setup, *(f.setup for f in sized_floors.values())):
                         each.exporter.clear()
+                    if floor is not None:
+                        floor.setup.exporter.clear()
             if warm_up:
                 samples.clear()
     median_us = {
@@ -325,6 +376,153 @@ class _Unwrapped:
         return self._original(self._resource, **kwargs)
 
 
+# --- Ollama ---------------------------------------------------------------------------------------------------
+OLLAMA_MESSAGES = MESSAGES
+
+
+def _ollama_done(eval_count: int) -> dict[str, Any]:
+    return {
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 912_000_000,
+        "load_duration": 2_100_000,
+        "prompt_eval_count": 12,
+        "prompt_eval_duration": 40_000_000,
+        "eval_count": eval_count,
+        "eval_duration": 8_000_000 * eval_count,
+    }
+
+
+def _ollama_chat_body() -> bytes:
+    message = {"role": "assistant", "content": "It arrives tomorrow."}
+    base = {"model": "llama-bench:latest", "created_at": "2026-01-01T00:00:00Z"}
+    return json.dumps({**base, "message": message, **_ollama_done(4)}).encode()
+
+
+def _ollama_stream_body() -> bytes:
+    """NDJSON: 99 content chunks, then the done chunk (100 chunks, all output for our counting)."""
+    base = {"model": "llama-bench:latest", "created_at": "2026-01-01T00:00:00Z"}
+    lines = [
+        {**base, "message": {"role": "assistant", "content": f"w{i} "}, "done": False}
+        for i in range(CHUNKS - 1)
+    ]
+    lines.append({**base, "message": {"role": "assistant", "content": ""}, **_ollama_done(CHUNKS - 1)})
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+OLLAMA_CHAT = _ollama_chat_body()
+OLLAMA_STREAM = _ollama_stream_body()
+
+
+def _ollama_handler(request: httpx.Request) -> httpx.Response:
+    if b'"stream":true' in request.content or b'"stream": true' in request.content:
+        return httpx.Response(200, content=OLLAMA_STREAM, headers={"content-type": "application/x-ndjson"})
+    return httpx.Response(200, content=OLLAMA_CHAT, headers={"content-type": "application/json"})
+
+
+def _ollama_client() -> ollama.Client:
+    return ollama.Client(host="http://bench.invalid:11434", transport=httpx.MockTransport(_ollama_handler))
+
+
+def _ollama_call(chat: Callable[..., Any]) -> None:
+    chat(model="llama-bench", messages=OLLAMA_MESSAGES, options={"temperature": 0.2})
+
+
+def _ollama_stream(chat: Callable[..., Any]) -> None:
+    for _ in chat(model="llama-bench", messages=OLLAMA_MESSAGES, options={"temperature": 0.2}, stream=True):
+        pass
+
+
+def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
+    """The Ollama rows: the same paired method, the bare side calling the original ``Client.chat``."""
+    client = _ollama_client()
+    original = vars(ollama.Client)["chat"]  # taken before instrumenting: the bare client's own method
+
+    def bare(**kwargs: Any) -> Any:
+        return original(client, **kwargs)
+
+    ollama_setup = {"make_client": _ollama_client, "instrumentor": OllamaInstrumentor}
+    call_floor = Floor(lambda c: _ollama_call(c.chat), **ollama_setup)
+    stream_floor = Floor(lambda c: _ollama_stream(c.chat), **ollama_setup)
+    stream_floor_no_tpoc = Floor(lambda c: _ollama_stream(c.chat), drop_tpoc=True, **ollama_setup)
+    setups = {
+        "full": (Setup(instrumentor=OllamaInstrumentor), stream_floor),
+        "tpoc_off": (
+            Setup(instrumentor=OllamaInstrumentor, time_per_output_chunk=False),
+            stream_floor_no_tpoc,
+        ),
+    }
+    samples: dict[str, dict[str, list[int]]] = {}
+    for warm_up in (True, False):
+        for _ in range(1 if warm_up else rounds):
+            for label, (setup, floor) in random.sample(list(setups.items()), len(setups)):
+                setup.instrument()
+                gc.collect()
+                gc.disable()
+                try:
+                    if label == "full":
+                        _paired(
+                            lambda: _ollama_call(bare),
+                            lambda: _ollama_call(client.chat),
+                            call_floor.emit,
+                            calls,
+                            samples.setdefault("ollama call", _new_samples()),
+                        )
+                    _paired(
+                        lambda: _ollama_stream(bare),
+                        lambda: _ollama_stream(client.chat),
+                        floor.emit,
+                        streams,
+                        samples.setdefault(f"ollama stream {label}", _new_samples()),
+                    )
+                finally:
+                    gc.enable()
+                    setup.uninstrument()
+                    for each in (setup, call_floor.setup, floor.setup):
+                        each.exporter.clear()
+            if warm_up:
+                samples.clear()
+    median_us = {
+        f"{kind} {key}": statistics.median(values) / 1000
+        for kind, by_key in samples.items()
+        for key, values in by_key.items()
+    }
+    plain_chunk, traced_chunk = _ollama_wrapper_only_per_chunk(repeat=rounds * 250)
+    return {"median_us": median_us, "ollama_wrapper_per_chunk_us": traced_chunk - plain_chunk}
+
+
+def _ollama_wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
+    """Median µs per chunk: plain iteration over 100 ChatResponse objects, and through the generator the
+    caller gets (ours around a TracedIterator) with the Ollama adapter reading each chunk."""
+    from genai_otel.ollama import _adapter
+    from genai_otel.operation import Operation
+    from genai_otel.recording import Call
+    from genai_otel.streaming import TracedIterator, traced_generator
+
+    chunks = [ollama.ChatResponse(**json.loads(line)) for line in OLLAMA_STREAM.decode().splitlines()]
+    plain: list[int] = []
+    traced: list[int] = []
+    clock = time.thread_time_ns
+    on_chunk = _adapter.ChatEndpoint.on_chunk
+    for _ in range(repeat):
+        iterator = iter(chunks)
+        start = clock()
+        for _chunk in iterator:
+            pass
+        plain.append(clock() - start)
+        # A call that is never ended or recorded: this row is about the per-chunk path alone.
+        call = Call(None, Operation("chat", "ollama", "llama-bench"), None, clock(), time.time_ns())  # type: ignore[arg-type]
+        call.chunk_gaps = array("q")
+        call._ended = True
+        generator = traced_generator(TracedIterator(iter(chunks), call, on_chunk))
+        start = clock()
+        for _chunk in generator:
+            pass
+        traced.append(clock() - start)
+    per_chunk = lambda samples: statistics.median(samples) / CHUNKS / 1000  # noqa: E731
+    return per_chunk(plain), per_chunk(traced)
+
+
 def report(result: dict[str, Any], command: str) -> str:
     m = result["median_us"]
     rows = [
@@ -332,6 +530,13 @@ def report(result: dict[str, Any], command: str) -> str:
         (f"{CHUNKS}-chunk stream", "stream full"),
         (f"{CHUNKS}-chunk stream, TPOC dropped by an SDK View", "stream view_drop"),
         (f"{CHUNKS}-chunk stream, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`", "stream tpoc_off"),
+        ("chat call, 1 KB prompt, content off (input hash only)", "full 1KB"),
+        ("chat call, 16 KB prompt, content off (input hash only)", "full 16KB"),
+        ("chat call, 1 KB prompt, `SPAN_ONLY` capture with redaction", "capture 1KB"),
+        ("chat call, 16 KB prompt, `SPAN_ONLY` capture with redaction", "capture 16KB"),
+        ("Ollama: non-streaming chat call", "ollama call"),
+        (f"Ollama: {CHUNKS}-chunk stream", "ollama stream full"),
+        (f"Ollama: {CHUNKS}-chunk stream, TPOC off", "ollama stream tpoc_off"),
     ]
     lines = [
         "| operation | bare client (µs) | genai-otel overhead (µs) | SDK floor (µs) | overhead / floor | ours beyond the floor (µs) |",
@@ -350,17 +555,33 @@ def report(result: dict[str, Any], command: str) -> str:
         f"| all-in, TPOC off: whole stream overhead / {CHUNKS} (includes the per-call costs) | "
         f"{m['stream tpoc_off overhead'] / CHUNKS:.2f} |",
         f"| all-in, all semconv metrics: whole stream overhead / {CHUNKS} | {m['stream full overhead'] / CHUNKS:.2f} |",
+        f"| Ollama: the stream wrapper alone (our generator, timestamp, chunk reading, gap buffer), no SDK | "
+        f"{result['ollama_wrapper_per_chunk_us']:.2f} |",
+        f"| Ollama: all-in, TPOC off: whole stream overhead / {CHUNKS} | {m['ollama stream tpoc_off overhead'] / CHUNKS:.2f} |",
+        f"| Ollama: all-in, all semconv metrics: whole stream overhead / {CHUNKS} | "
+        f"{m['ollama stream full overhead'] / CHUNKS:.2f} |",
+        "",
+        "| per KB of message text | µs |",
+        "|---|---:|",
+        f"| content off: input hashing | {(m['full 16KB overhead'] - m['full 1KB overhead']) / 15:.1f} |",
+        f"| `SPAN_ONLY` capture: hashing, redaction, JSON and the larger span | "
+        f"{(m['capture 16KB overhead'] - m['capture 1KB overhead']) / 15:.1f} |",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, openai {openai.__version__}, "
+        f"ollama {_version('ollama')}, "
         f"opentelemetry-sdk {_sdk_version()}. Command: `{command}`.",
     ]
     return "\n".join(lines)
 
 
 def _sdk_version() -> str:
+    return _version("opentelemetry-sdk")
+
+
+def _version(package: str) -> str:
     from importlib.metadata import version
 
-    return version("opentelemetry-sdk")
+    return version(package)
 
 
 def main() -> None:
@@ -371,7 +592,11 @@ def main() -> None:
     parser.add_argument("--write", metavar="MARKDOWN", help="replace the figures section of this file")
     args = parser.parse_args()
     command = "python " + " ".join(sys.argv)
-    table = report(run(args.rounds, args.calls, args.streams), command)
+    result = run(args.rounds, args.calls, args.streams)
+    ollama_result = run_ollama(args.rounds, args.calls, args.streams)
+    result["median_us"].update(ollama_result.pop("median_us"))
+    result.update(ollama_result)
+    table = report(result, command)
     print(table)
     if args.write:
         with open(args.write, encoding="utf-8") as handle:

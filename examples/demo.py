@@ -5,6 +5,10 @@
 With no ``OPENAI_API_KEY`` it starts a loopback OpenAI-compatible server (no key, no internet). With
 ``OPENAI_API_KEY`` (and optionally ``OPENAI_BASE_URL``) set, the same calls go to that API instead;
 ``DEMO_MODEL`` and ``DEMO_EMBEDDING_MODEL`` choose the models.
+
+The Ollama leg talks to the same loopback server's Ollama API unless ``OLLAMA_HOST`` points at a real
+Ollama (e.g. ``OLLAMA_HOST=127.0.0.1:11434``); ``DEMO_OLLAMA_MODEL`` and ``DEMO_OLLAMA_EMBEDDING_MODEL``
+choose models you have pulled there.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import statistics
 from collections.abc import Iterator
 from typing import Any
 
+import ollama
 import openai
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -26,10 +31,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from genai_otel import semconv as sc
+from genai_otel.ollama import OllamaInstrumentor
 from genai_otel.openai import OpenAIInstrumentor
 
 MODEL = os.environ.get("DEMO_MODEL", "gpt-4o-mini")
 EMBEDDING_MODEL = os.environ.get("DEMO_EMBEDDING_MODEL", "text-embedding-3-small")
+OLLAMA_MODEL = os.environ.get("DEMO_OLLAMA_MODEL", "llama3.2")
+OLLAMA_EMBEDDING_MODEL = os.environ.get("DEMO_OLLAMA_EMBEDDING_MODEL", "nomic-embed-text")
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -50,6 +58,19 @@ def openai_endpoint() -> Iterator[tuple[openai.OpenAI, bool]]:
 
     with FakeLLMServer() as server:
         yield openai.OpenAI(base_url=server.openai_base_url, api_key="no-key-needed", max_retries=0), True
+
+
+@contextlib.contextmanager
+def ollama_endpoint() -> Iterator[tuple[ollama.Client, str | None]]:
+    """A client for the Ollama at OLLAMA_HOST when it is set, else for a loopback server's Ollama API
+    (then also its address, for clients that ask it for a scenario)."""
+    if os.environ.get("OLLAMA_HOST"):
+        yield ollama.Client(), None
+        return
+    from genai_otel.testing.fake_server import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield ollama.Client(host=server.base_url), server.base_url
 
 
 def get_weather(city: str) -> str:
@@ -90,6 +111,35 @@ def run_app(client: openai.OpenAI, local: bool) -> None:
             )
 
 
+def run_local_model_app(client: ollama.Client, loopback: str | None) -> None:
+    tracer = trace.get_tracer("demo-app")
+    question = [{"role": "user", "content": "Where is my parcel?"}]
+    with tracer.start_as_current_span("answer customer question (local model)"):
+        client.chat(model=OLLAMA_MODEL, messages=question, options={"temperature": 0.2, "num_predict": 100})
+        stream = client.chat(model=OLLAMA_MODEL, messages=question, stream=True)
+        print(f"ollama streamed answer: {''.join(part.message.content or '' for part in stream).strip()}")
+        client.generate(model=OLLAMA_MODEL, prompt="Summarise: the parcel left the depot this morning.")
+        client.embed(model=OLLAMA_EMBEDDING_MODEL, input=["parcel tracking", "delivery estimate"])
+
+    with tracer.start_as_current_span("tool-call round trip (local model)"):
+        messages: list[Any] = [{"role": "user", "content": "What's the weather in Paris?"}]
+        first = client.chat(model=OLLAMA_MODEL, messages=messages, tools=[WEATHER_TOOL])
+        if first.message.tool_calls:
+            messages.append(first.message)
+            for call in first.message.tool_calls:
+                city = call.function.arguments.get("city", "Paris")
+                messages.append({"role": "tool", "content": get_weather(str(city))})
+            final = client.chat(model=OLLAMA_MODEL, messages=messages, tools=[WEATHER_TOOL])
+            print(f"ollama tool answer: {final.message.content}")
+
+    if loopback:  # a cold model load and a missing model, to show both (only against the loopback server)
+        cold = ollama.Client(host=loopback, headers={"X-Fake-Scenario": "cold-load"})
+        cold.chat(model=OLLAMA_MODEL, messages=question)
+        missing = ollama.Client(host=loopback, headers={"X-Fake-Scenario": "status-404"})
+        with contextlib.suppress(ollama.ResponseError):
+            missing.chat(model="llama-not-pulled", messages=question)
+
+
 # --- output ------------------------------------------------------------------------------------------------
 _SHOWN = {
     sc.GEN_AI_PROVIDER_NAME: "provider",
@@ -99,6 +149,10 @@ _SHOWN = {
     sc.GEN_AI_USAGE_OUTPUT_TOKENS: "out",
     sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: "ttfc",
     sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: "dims",
+    # The server's own view, reported by Ollama: model load, time to first token, time per output token.
+    sc.OLLAMA_RESPONSE_LOAD_DURATION: "load",
+    sc.OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN: "server ttft",
+    sc.OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN: "server tpot",
     sc.ERROR_TYPE: "error",
 }
 
@@ -155,9 +209,18 @@ def main() -> None:
     trace.set_tracer_provider(tracer_provider)
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    OllamaInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     with openai_endpoint() as (client, local):
         print(f"calling {'a loopback OpenAI-compatible server' if local else client.base_url}\n")
         run_app(client, local)
+    with ollama_endpoint() as (local_model, loopback):
+        where = "the loopback server as Ollama" if loopback else f"Ollama at {os.environ['OLLAMA_HOST']}"
+        print(f"\ncalling {where}")
+        try:
+            run_local_model_app(local_model, loopback)
+        except ollama.ResponseError as error:  # a real Ollama without the model: the span shows it too
+            pull = f"ollama pull {OLLAMA_MODEL} && ollama pull {OLLAMA_EMBEDDING_MODEL}"
+            print(f"ollama: {error} (try `{pull}`)")
     spans = list(exporter.get_finished_spans())
     print("\nspans:")
     print_tree(spans)

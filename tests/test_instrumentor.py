@@ -61,7 +61,7 @@ def test_entry_point_has_our_own_name() -> None:
         ep for ep in entry_points(group="opentelemetry_instrumentor") if ep.value.startswith("genai_otel")
     ]
     assert {ep.name: ep.value for ep in ours}["genai_otel_openai"] == "genai_otel.openai:OpenAIInstrumentor"
-    assert ours[0].load() is OpenAIInstrumentor
+    assert next(ep for ep in ours if ep.name == "genai_otel_openai").load() is OpenAIInstrumentor
 
 
 APP = textwrap.dedent(
