@@ -23,6 +23,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_otel import semconv as sc
+from genai_otel._values import count as _count
+from genai_otel._values import field as _field
+from genai_otel._values import integer as _integer
+from genai_otel._values import number as _number
+from genai_otel._values import stop_sequences as _stop_sequences
+from genai_otel._values import text as _text
 from genai_otel.content import Message, RequestContent
 from genai_otel.ollama import _content
 from genai_otel.operation import Operation
@@ -34,41 +40,11 @@ _NANOSECONDS = 1e9
 
 
 # --- value readers -------------------------------------------------------------------------------------
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _seconds(nanoseconds: Any) -> float | None:
     value = _integer(nanoseconds)
     return value / _NANOSECONDS if value is not None and value >= 0 else None
-
-
-def _field(obj: Any, name: str) -> Any:
-    """A field of one of the client's models or of a mapping (requests accept either)."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _count(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        return len(value)
-    except TypeError:  # an iterable that is not a collection: counting would consume it
-        return None
 
 
 def _truthy(value: Any) -> bool:
@@ -78,15 +54,6 @@ def _truthy(value: Any) -> bool:
         return bool(value)
     except Exception:
         return False
-
-
-def _stop_sequences(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value] if value else None
-    if isinstance(value, (list, tuple)):
-        sequences = [item for item in value if isinstance(item, str)]
-        return sequences or None
-    return None
 
 
 def _output_type(format_: Any) -> str | None:

@@ -14,22 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_otel import content as ct
+from genai_otel._values import field as _field
+from genai_otel._values import sequence as _sequence
+from genai_otel._values import string as _text
 from genai_otel.content import Message, Part, RequestContent
 from genai_otel.operation import Operation
-
-
-def _field(obj: Any, name: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _sequence(value: Any) -> list[Any] | tuple[Any, ...]:
-    return value if isinstance(value, (list, tuple)) else ()
 
 
 def _image_part(image: Any) -> Part:

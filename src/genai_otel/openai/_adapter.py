@@ -12,6 +12,12 @@ from typing import Any
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
+from genai_otel._values import count as _count
+from genai_otel._values import field as _field
+from genai_otel._values import integer as _integer
+from genai_otel._values import number as _number
+from genai_otel._values import stop_sequences as _stop_sequences
+from genai_otel._values import text as _text
 from genai_otel.content import Message, RequestContent
 from genai_otel.openai import _content
 from genai_otel.operation import Operation
@@ -42,49 +48,6 @@ def load_sentinels() -> None:
 # --- value readers -------------------------------------------------------------------------------------
 def _given(value: Any) -> bool:
     return value is not None and not isinstance(value, _SENTINEL_TYPES)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _stop_sequences(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        sequences = [item for item in value if isinstance(item, str)]
-        return sequences or None
-    return None
-
-
-def _count(value: Any) -> int | None:
-    if not _given(value):
-        return None
-    try:
-        return len(value)
-    except TypeError:  # an iterable that is not a collection: counting would consume it
-        return None
-
-
-def _field(obj: Any, name: str) -> Any:
-    """A field of a model or a mapping (request params may be either)."""
-    if type(obj) is dict:
-        return obj.get(name)
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
 
 
 def _finish_reason(reason: Any) -> str | None:

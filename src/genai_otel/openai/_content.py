@@ -10,26 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_otel import content as ct
+from genai_otel._values import field as _field
+from genai_otel._values import sequence as _sequence
+from genai_otel._values import string as _text
 from genai_otel.content import Message, Part, RequestContent
 from genai_otel.operation import Operation
 
 _FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
-
-
-def _field(obj: Any, name: str) -> Any:
-    if type(obj) is dict:
-        return obj.get(name)
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _sequence(value: Any) -> list[Any] | tuple[Any, ...]:
-    return value if isinstance(value, (list, tuple)) else ()
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _generic(item: Any) -> Part:

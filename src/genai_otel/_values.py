@@ -1,0 +1,64 @@
+"""Defensive readers for values out of client requests and responses, shared by the client adapters.
+
+OpenAI-compatible servers and callers pass whatever they like; these return a value of the expected
+type or None, never raise, and never iterate a one-shot iterable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def string(value: Any) -> str | None:
+    """Any string, the empty one included, else None."""
+    return value if isinstance(value, str) else None
+
+
+def field(obj: Any, name: str) -> Any:
+    """A field of a client model or of a mapping (requests accept either)."""
+    if type(obj) is dict:
+        return obj.get(name)
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def sequence(value: Any) -> list[Any] | tuple[Any, ...]:
+    """Lists and tuples as they are; anything else (a one-shot iterable included) as empty."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
+def count(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return len(value)
+    except TypeError:  # an iterable that is not a collection (or a "not given" sentinel): not counted
+        return None
+
+
+def stop_sequences(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value] if value else None
+    if isinstance(value, (list, tuple)):
+        sequences = [item for item in value if isinstance(item, str)]
+        return sequences or None
+    return None
