@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import tracemalloc
-from collections.abc import Sequence
 
 import openai
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from genai_otel.openai import OpenAIInstrumentor
+from tests.helpers import CountingExporter, open_fds
 
 pytestmark = pytest.mark.slow
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-class CountingExporter(SpanExporter):
-    """Exports by counting: spans are not kept, so any growth is somebody else's."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.outcomes: dict[str, int] = {}
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        for span in spans:
-            self.count += 1
-            outcome = str(span.attributes.get("genai_otel.outcome", "completed"))
-            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        return SpanExportResult.SUCCESS
-
-
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def _workload(client: openai.OpenAI, calls: int, streams: int) -> None:
@@ -89,7 +69,7 @@ def test_no_growth_over_ten_thousand_calls_and_a_thousand_streams(instrumented_c
 
     client, exporter = instrumented_client
     exported_before = exporter.count
-    fds_before = _open_fds()
+    fds_before = open_fds()
     blocks_before = sys.getallocatedblocks()
     _workload(client, calls=10_000, streams=1_000)
     gc.collect()
@@ -98,7 +78,7 @@ def test_no_growth_over_ten_thousand_calls_and_a_thousand_streams(instrumented_c
     assert exporter.count - exported_before == 11_000  # every span ended, exactly once
     assert exporter.outcomes["abandoned"] >= 250 and exporter.outcomes["closed_early"] >= 250
     assert _live(Call, Operation, TracedIterator) == 0  # nothing of ours outlives its call
-    assert _open_fds() <= fds_before + 2  # no connection leak
+    assert open_fds() <= fds_before + 2  # no connection leak
     assert blocks_after - blocks_before < 5_000, blocks_after - blocks_before
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import sys
 import tracemalloc
-from collections.abc import Sequence
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from tests.helpers import CountingExporter, open_fds
 
 ollama = pytest.importorskip("ollama")
 
@@ -22,25 +22,6 @@ from genai_otel.ollama import OllamaInstrumentor  # noqa: E402  (after the impor
 
 pytestmark = pytest.mark.slow
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-
-class CountingExporter(SpanExporter):
-    """Exports by counting: spans are not kept, so any growth is somebody else's."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.outcomes: dict[str, int] = {}
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        for span in spans:
-            self.count += 1
-            outcome = str(span.attributes.get("genai_otel.outcome", "completed"))
-            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        return SpanExportResult.SUCCESS
-
-
-def _open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def _workload(client: ollama.Client, calls: int, streams: int) -> None:
@@ -114,7 +95,7 @@ def test_no_growth_over_thousands_of_calls_and_streams(instrumented, llm_server)
 
     client, exporter = instrumented
     exported_before = exporter.count
-    fds_before = _open_fds()
+    fds_before = open_fds()
     blocks_before = sys.getallocatedblocks()
     _workload(client, calls=5_000, streams=1_000)
     asyncio.run(_async_workload(llm_server.base_url, streams=300))
@@ -126,7 +107,7 @@ def test_no_growth_over_thousands_of_calls_and_streams(instrumented, llm_server)
     assert (
         _live(Call, Operation, TracedIterator, TracedAsyncIterator) == 0
     )  # nothing of ours outlives its call
-    assert _open_fds() <= fds_before + 2  # no connection leak
+    assert open_fds() <= fds_before + 2  # no connection leak
     assert blocks_after - blocks_before < 5_000, blocks_after - blocks_before
 
 
