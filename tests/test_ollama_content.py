@@ -9,6 +9,7 @@ import pytest
 
 from genai_otel import semconv as sc
 
+pytest.importorskip("ollama")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 QUESTION = [
     {"role": "system", "content": "You answer parcel questions."},
