@@ -289,6 +289,28 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
     return per_chunk(plain), per_chunk(traced)
 
 
+_PROSE = "The parcel left the depot at 09:40 and should arrive on Thursday; contact support if late. "
+
+
+def _redaction_only_per_kb(repeat: int) -> tuple[float, float]:
+    """Median µs per KB for the built-in redaction gate alone on 16 KB of plain prose and of the
+    dense-PII benchmark prompt."""
+    from genai_otel.redaction import RedactionPolicy
+
+    policy = RedactionPolicy()
+    prose = (_PROSE * (16 * 1024 // len(_PROSE) + 1))[: 16 * 1024]
+    results = []
+    for text in (prose, PROMPTS[16]):
+        policy.redact(text)
+        timings = []
+        for _ in range(repeat):
+            start = time.thread_time_ns()
+            policy.redact(text)
+            timings.append(time.thread_time_ns() - start)
+        results.append(statistics.median(timings) / 16 / 1000)
+    return results[0], results[1]
+
+
 def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     client = _client()
     call_floor = Floor(_call)
@@ -358,7 +380,13 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
         for key, values in by_key.items()
     }
     plain_chunk, traced_chunk = _wrapper_only_per_chunk(repeat=rounds * 250)
-    return {"median_us": median_us, "wrapper_per_chunk_us": traced_chunk - plain_chunk}
+    prose_kb, dense_kb = _redaction_only_per_kb(repeat=rounds * 5)
+    return {
+        "median_us": median_us,
+        "wrapper_per_chunk_us": traced_chunk - plain_chunk,
+        "redaction_prose_per_kb_us": prose_kb,
+        "redaction_dense_per_kb_us": dense_kb,
+    }
 
 
 def _new_samples() -> dict[str, list[int]]:
@@ -566,6 +594,8 @@ def report(result: dict[str, Any], command: str) -> str:
         f"| content off: input hashing | {(m['full 16KB overhead'] - m['full 1KB overhead']) / 15:.1f} |",
         f"| `SPAN_ONLY` capture: hashing, redaction, JSON and the larger span | "
         f"{(m['capture 16KB overhead'] - m['capture 1KB overhead']) / 15:.1f} |",
+        f"| the redaction gate alone, plain prose | {result['redaction_prose_per_kb_us']:.1f} |",
+        f"| the redaction gate alone, the dense-PII prompt above | {result['redaction_dense_per_kb_us']:.1f} |",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, openai {openai.__version__}, "
         f"ollama {_version('ollama')}, "

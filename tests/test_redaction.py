@@ -13,6 +13,8 @@ from genai_otel import _failsafe
 from genai_otel import semconv as sc
 from genai_otel.redaction import PresidioRedactor, RedactionFailed, RedactionPolicy, scrub_secrets
 
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "".join(chr(0x660 + d) for d in range(10)))
+FULLWIDTH_DIGITS = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
 MESSAGES = [
     {"role": "user", "content": "Mail jane.doe@example.org about order #A10234, card 4111 1111 1111 1111."}
 ]
@@ -48,6 +50,14 @@ def _fresh_reports():
         ),
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "[PRIVATE_KEY]"),
         ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC (cut)", "[PRIVATE_KEY]"),
+        ("loopback ::1 and fe80::1 at 10:30:00", "loopback [IP] and [IP] at 10:30:00"),
+        # Non-ASCII text skips the ASCII-only shortcuts; digits of other scripts are still digits.
+        (
+            "Grüße: IBAN GB82 WEST 1234 5698 7654 32, Karte 4111 1111 1111 1111, ssn 123-45-6789",
+            "Grüße: IBAN [IBAN], Karte [CARD], ssn [SSN]",
+        ),
+        ("карта " + "4111 1111 1111 1111".translate(ARABIC_INDIC_DIGITS) + " ok", "карта [CARD] ok"),
+        ("card " + "4111 1111 1111 1111".translate(FULLWIDTH_DIGITS), "card [CARD]"),
     ],
 )
 def test_builtin_detectors(text, expected) -> None:
