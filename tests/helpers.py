@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
-from collections.abc import Sequence
+import subprocess
+import sys
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -40,3 +46,57 @@ class CountingExporter(SpanExporter):
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def live_objects(*classes: type) -> int:
+    """How many objects of exactly these classes the garbage collector still tracks."""
+    return sum(1 for obj in gc.get_objects() if type(obj) in classes)
+
+
+def growth_in_our_code(workload: Callable[[], object]) -> tuple[int, list[Any]]:
+    """Bytes that ``workload`` left allocated in genai_otel's own files, and the largest entries."""
+    tracemalloc.start(1)
+    try:
+        before = tracemalloc.take_snapshot()
+        workload()
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    ours = [
+        stat
+        for stat in after.compare_to(before, "filename")
+        if "genai_otel" in stat.traceback[0].filename and stat.size_diff > 0
+    ]
+    return sum(stat.size_diff for stat in ours), ours[:5]
+
+
+def run_auto_instrumented(script: Path, **env: str) -> list[dict[str, Any]]:
+    """Run ``script`` under ``opentelemetry-instrument`` with the console exporter; its spans as dicts."""
+    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
+    environment = {
+        **os.environ,
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_SERVICE_NAME": "auto-test",
+        **env,
+    }
+    done = subprocess.run(
+        [str(instrument), sys.executable, str(script)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    spans, depth, buffer = [], 0, ""
+    for line in done.stdout.splitlines():  # the console exporter prints one JSON object per span
+        if line.startswith("{") and depth == 0:
+            buffer = ""
+        depth += line.count("{") - line.count("}")
+        buffer += line + "\n"
+        if depth == 0 and buffer.strip():
+            spans.append(json.loads(buffer))
+            buffer = ""
+    return spans

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -14,6 +10,7 @@ import openai
 import pytest
 
 from genai_otel.openai import OpenAIInstrumentor
+from tests.helpers import run_auto_instrumented
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -76,33 +73,7 @@ APP = textwrap.dedent(
 def _run_auto_instrumented(tmp_path: Path, base_url: str, **env: str) -> list[dict]:
     script = tmp_path / "app.py"
     script.write_text(APP)
-    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
-    environment = {
-        **os.environ,
-        "APP_BASE_URL": base_url,
-        "OTEL_TRACES_EXPORTER": "console",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_SERVICE_NAME": "auto-test",
-        **env,
-    }
-    done = subprocess.run(
-        [str(instrument), sys.executable, str(script)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    spans, depth, buffer = [], 0, ""
-    for line in done.stdout.splitlines():  # the console exporter prints one JSON object per span
-        if line.startswith("{") and depth == 0:
-            buffer = ""
-        depth += line.count("{") - line.count("}")
-        buffer += line + "\n"
-        if depth == 0 and buffer.strip():
-            spans.append(json.loads(buffer))
-            buffer = ""
+    spans = run_auto_instrumented(script, APP_BASE_URL=base_url, **env)
     return [s for s in spans if s.get("name", "").startswith("chat ")]
 
 

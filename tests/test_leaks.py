@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import tracemalloc
 
 import openai
 import pytest
@@ -14,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from genai_otel.openai import OpenAIInstrumentor
-from tests.helpers import CountingExporter, open_fds
+from tests.helpers import CountingExporter, growth_in_our_code, live_objects, open_fds
 
 pytestmark = pytest.mark.slow
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -36,10 +35,6 @@ def _workload(client: openai.OpenAI, calls: int, streams: int) -> None:
             for _ in stream:
                 pass
         del stream
-
-
-def _live(*classes: type) -> int:
-    return sum(1 for obj in gc.get_objects() if type(obj) in classes)
 
 
 @pytest.fixture
@@ -77,24 +72,12 @@ def test_no_growth_over_ten_thousand_calls_and_a_thousand_streams(instrumented_c
 
     assert exporter.count - exported_before == 11_000  # every span ended, exactly once
     assert exporter.outcomes["abandoned"] >= 250 and exporter.outcomes["closed_early"] >= 250
-    assert _live(Call, Operation, TracedIterator) == 0  # nothing of ours outlives its call
+    assert live_objects(Call, Operation, TracedIterator) == 0  # nothing of ours outlives its call
     assert open_fds() <= fds_before + 2  # no connection leak
     assert blocks_after - blocks_before < 5_000, blocks_after - blocks_before
 
 
 def test_growth_is_not_in_our_code(instrumented_client) -> None:
     client, _ = instrumented_client
-    tracemalloc.start(1)
-    try:
-        before = tracemalloc.take_snapshot()
-        _workload(client, calls=1_000, streams=100)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    ours = [
-        stat
-        for stat in after.compare_to(before, "filename")
-        if "genai_otel" in stat.traceback[0].filename and stat.size_diff > 0
-    ]
-    assert sum(stat.size_diff for stat in ours) < 16 * 1024, ours[:5]
+    grown, largest = growth_in_our_code(lambda: _workload(client, calls=1_000, streams=100))
+    assert grown < 16 * 1024, largest

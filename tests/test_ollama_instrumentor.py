@@ -3,10 +3,6 @@ with opentelemetry-instrument."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -14,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from genai_otel import semconv as sc
+from tests.helpers import run_auto_instrumented
 
 ollama = pytest.importorskip("ollama")
 
@@ -113,33 +110,7 @@ APP = textwrap.dedent(
 def _run_auto_instrumented(tmp_path: Path, port: int, **env: str) -> list[dict]:
     script = tmp_path / "app.py"
     script.write_text(APP)
-    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
-    environment = {
-        **os.environ,
-        "OLLAMA_HOST": f"127.0.0.1:{port}",
-        "OTEL_TRACES_EXPORTER": "console",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_SERVICE_NAME": "auto-test",
-        **env,
-    }
-    done = subprocess.run(
-        [str(instrument), sys.executable, str(script)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    spans, depth, buffer = [], 0, ""
-    for line in done.stdout.splitlines():  # the console exporter prints one JSON object per span
-        if line.startswith("{") and depth == 0:
-            buffer = ""
-        depth += line.count("{") - line.count("}")
-        buffer += line + "\n"
-        if depth == 0 and buffer.strip():
-            spans.append(json.loads(buffer))
-            buffer = ""
+    spans = run_auto_instrumented(script, OLLAMA_HOST=f"127.0.0.1:{port}", **env)
     return [s for s in spans if s.get("attributes", {}).get(sc.GEN_AI_PROVIDER_NAME) == "ollama"]
 
 

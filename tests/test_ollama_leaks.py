@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
-import tracemalloc
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -14,7 +13,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.helpers import CountingExporter, open_fds
+from tests.helpers import CountingExporter, growth_in_our_code, live_objects, open_fds
 
 ollama = pytest.importorskip("ollama")
 
@@ -62,10 +61,6 @@ async def _async_workload(host: str, streams: int) -> None:
     await client._client.aclose()
 
 
-def _live(*classes: type) -> int:
-    return sum(1 for obj in gc.get_objects() if type(obj) in classes)
-
-
 @pytest.fixture
 def instrumented(llm_server):
     exporter = CountingExporter()
@@ -105,7 +100,7 @@ def test_no_growth_over_thousands_of_calls_and_streams(instrumented, llm_server)
     assert exporter.count - exported_before == 6_300  # every span ended, exactly once
     assert exporter.outcomes["abandoned"] >= 250 + 100 and exporter.outcomes["closed_early"] >= 250 + 100
     assert (
-        _live(Call, Operation, TracedIterator, TracedAsyncIterator) == 0
+        live_objects(Call, Operation, TracedIterator, TracedAsyncIterator) == 0
     )  # nothing of ours outlives its call
     assert open_fds() <= fds_before + 2  # no connection leak
     assert blocks_after - blocks_before < 5_000, blocks_after - blocks_before
@@ -113,17 +108,5 @@ def test_no_growth_over_thousands_of_calls_and_streams(instrumented, llm_server)
 
 def test_growth_is_not_in_our_code(instrumented) -> None:
     client, _ = instrumented
-    tracemalloc.start(1)
-    try:
-        before = tracemalloc.take_snapshot()
-        _workload(client, calls=1_000, streams=100)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    ours = [
-        stat
-        for stat in after.compare_to(before, "filename")
-        if "genai_otel" in stat.traceback[0].filename and stat.size_diff > 0
-    ]
-    assert sum(stat.size_diff for stat in ours) < 16 * 1024, ours[:5]
+    grown, largest = growth_in_our_code(lambda: _workload(client, calls=1_000, streams=100))
+    assert grown < 16 * 1024, largest
