@@ -100,3 +100,14 @@ def run_auto_instrumented(script: Path, **env: str) -> list[dict[str, Any]]:
             spans.append(json.loads(buffer))
             buffer = ""
     return spans
+
+
+# A function tool both clients accept in the same shape.
+TRACK_PARCEL_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "track_parcel",
+        "description": "Look a parcel up",
+        "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
+    },
+}

@@ -11,19 +11,12 @@ import pytest
 from genai_otel import _failsafe
 from genai_otel import semconv as sc
 from genai_otel.config import CAPTURE_CONTENT_ENV
+from tests.helpers import TRACK_PARCEL_TOOL
 
 QUESTION = [
     {"role": "system", "content": "You answer parcel questions."},
     {"role": "user", "content": "Where is my parcel?"},
 ]
-TOOL = {
-    "type": "function",
-    "function": {
-        "name": "track_parcel",
-        "description": "Look a parcel up",
-        "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
-    },
-}
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 120).decode()
 
 
@@ -39,7 +32,7 @@ def _json(span, key):
 
 def test_off_by_default(instrument_openai, openai_client) -> None:
     telemetry = instrument_openai()
-    openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, tools=[TOOL])
+    openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, tools=[TRACK_PARCEL_TOOL])
     attributes = telemetry.span().attributes
     for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_TOOL_DEFINITIONS):
         assert key not in attributes
@@ -120,14 +113,16 @@ def test_chat_shapes(instrument_openai, openai_client) -> None:
 
 def test_tool_round_trip_shapes(instrument_openai, openai_client) -> None:
     telemetry = instrument_openai(capture_message_content=True)
-    first = openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, tools=[TOOL])
+    first = openai_client.chat.completions.create(
+        model="gpt-test", messages=QUESTION, tools=[TRACK_PARCEL_TOOL]
+    )
     call = first.choices[0].message.tool_calls[0]
     history = [
         *QUESTION,
         first.choices[0].message,  # a pydantic object in the history, as applications pass it back
         {"role": "tool", "tool_call_id": call.id, "content": "in transit"},
     ]
-    openai_client.chat.completions.create(model="gpt-test", messages=history, tools=[TOOL])
+    openai_client.chat.completions.create(model="gpt-test", messages=history, tools=[TRACK_PARCEL_TOOL])
     asked, answered = telemetry.spans()
     assert _json(asked, sc.GEN_AI_TOOL_DEFINITIONS) == [
         {
@@ -210,7 +205,9 @@ def test_streamed_answer_is_assembled(instrument_openai, openai_client) -> None:
 def test_streamed_tool_call_is_assembled(instrument_openai, openai_client) -> None:
     telemetry = instrument_openai(capture_message_content="SPAN_ONLY")
     list(
-        openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, tools=[TOOL], stream=True)
+        openai_client.chat.completions.create(
+            model="gpt-test", messages=QUESTION, tools=[TRACK_PARCEL_TOOL], stream=True
+        )
     )
     (message,) = _json(telemetry.span(), sc.GEN_AI_OUTPUT_MESSAGES)
     assert message["parts"] == [

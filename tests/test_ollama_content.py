@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from genai_otel import semconv as sc
+from tests.helpers import TRACK_PARCEL_TOOL
 
 pytest.importorskip("ollama")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -15,14 +16,6 @@ QUESTION = [
     {"role": "system", "content": "You answer parcel questions."},
     {"role": "user", "content": "Where is my parcel? Mail jane.doe@example.org"},
 ]
-TOOL = {
-    "type": "function",
-    "function": {
-        "name": "track_parcel",
-        "description": "Look a parcel up",
-        "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
-    },
-}
 
 
 @pytest.fixture
@@ -70,14 +63,14 @@ def test_streamed_chat_with_thinking(capturing, telemetry) -> None:
 
 
 def test_tool_calls_and_tool_results(capturing, telemetry) -> None:
-    first = capturing.chat(model="llama3.2", messages=QUESTION, tools=[TOOL])
+    first = capturing.chat(model="llama3.2", messages=QUESTION, tools=[TRACK_PARCEL_TOOL])
     call = first.message.tool_calls[0]
     history = [
         *QUESTION,
         first.message,
         {"role": "tool", "content": "in transit", "tool_name": call.function.name},
     ]
-    list(capturing.chat(model="llama3.2", messages=history, tools=[TOOL], stream=True))
+    list(capturing.chat(model="llama3.2", messages=history, tools=[TRACK_PARCEL_TOOL], stream=True))
     asked, answered = telemetry.spans()
     assert _json(asked, sc.GEN_AI_TOOL_DEFINITIONS)[0]["name"] == "track_parcel"
     (tool_answer,) = _json(asked, sc.GEN_AI_OUTPUT_MESSAGES)
@@ -95,7 +88,7 @@ def test_tool_calls_and_tool_results(capturing, telemetry) -> None:
 
 
 def test_streamed_tool_call(capturing, telemetry) -> None:
-    list(capturing.chat(model="llama3.2", messages=QUESTION, tools=[TOOL], stream=True))
+    list(capturing.chat(model="llama3.2", messages=QUESTION, tools=[TRACK_PARCEL_TOOL], stream=True))
     (message,) = _json(telemetry.span(), sc.GEN_AI_OUTPUT_MESSAGES)
     assert message["parts"] == [
         {"type": "tool_call", "name": "track_parcel", "arguments": {"parcel_id": "example"}}

@@ -16,17 +16,11 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from genai_otel import semconv as sc
+from tests.helpers import TRACK_PARCEL_TOOL
 
 ollama = pytest.importorskip("ollama")
 
 MESSAGES = [{"role": "user", "content": "Where is my parcel?"}]
-TRACK_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "track_parcel",
-        "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
-    },
-}
 
 
 def _stream(client, model: str = "llama-test", **kwargs):
@@ -135,7 +129,7 @@ def test_length_limit_on_a_stream(ollama_instrumented, ollama_client) -> None:
 
 
 def test_streamed_tool_calls(ollama_instrumented, ollama_client) -> None:
-    chunks = list(_stream(ollama_client, tools=[TRACK_TOOL]))
+    chunks = list(_stream(ollama_client, tools=[TRACK_PARCEL_TOOL]))
     calls = [call for chunk in chunks for call in chunk.message.tool_calls or ()]
     assert [call.function.name for call in calls] == ["track_parcel"]
     attributes = ollama_instrumented.span().attributes
@@ -304,7 +298,7 @@ async def test_async_generate_stream_and_tool_calls(ollama_instrumented, async_o
         async for chunk in await async_ollama_client.generate(model="llama-test", prompt="hi", stream=True)
     ]
     assert generated[-1].done
-    [chunk async for chunk in await _astream(async_ollama_client, tools=[TRACK_TOOL])]
+    [chunk async for chunk in await _astream(async_ollama_client, tools=[TRACK_PARCEL_TOOL])]
     generate, chat = ollama_instrumented.spans()
     assert generate.attributes[sc.GEN_AI_OPERATION_NAME] == "text_completion"
     assert chat.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_call",)

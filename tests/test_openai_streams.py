@@ -12,16 +12,10 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from genai_otel import semconv as sc
+from tests.helpers import TRACK_PARCEL_TOOL
 from tests.helpers import chat_helpers as _chat_helpers
 
 MESSAGES = [{"role": "user", "content": "Where is my parcel?"}]
-TOOL = {
-    "type": "function",
-    "function": {
-        "name": "track_parcel",
-        "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
-    },
-}
 
 
 def _stream(client, model: str = "gpt-test", **kwargs):
@@ -169,7 +163,7 @@ def test_malformed_event_mid_stream(openai_instrumented, openai_client) -> None:
 
 
 def test_streamed_tool_call_deltas(openai_instrumented, openai_client) -> None:
-    chunks = list(_stream(openai_client, tools=[TOOL]))
+    chunks = list(_stream(openai_client, tools=[TRACK_PARCEL_TOOL]))
     arguments = "".join(
         c.choices[0].delta.tool_calls[0].function.arguments or ""
         for c in chunks

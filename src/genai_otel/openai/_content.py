@@ -19,6 +19,13 @@ from genai_otel.operation import Operation
 _FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 
+def _file_data_part(data: str) -> Part:
+    """A file's inline ``file_data``: a ``data:`` URL or bare base64."""
+    if data.startswith("data:"):
+        return ct.data_url_part(data, "document")
+    return ct.blob_part("document", None, data)
+
+
 def _generic(item: Any) -> Part:
     """A part type we do not know: kept, so that nothing vanishes (strings still get redacted)."""
     if isinstance(item, Mapping):
@@ -51,11 +58,7 @@ def _chat_part(item: Any) -> Part:
             return ct.file_part("document", file_id)
         data = _text(_field(file, "file_data"))
         if data:
-            return (
-                ct.data_url_part(data, "document")
-                if data.startswith("data:")
-                else ct.blob_part("document", None, data)
-            )
+            return _file_data_part(data)
     if kind == "refusal":
         return {"type": "refusal", "content": _text(_field(item, "refusal")) or ""}
     return _generic(item)
@@ -200,11 +203,7 @@ def _responses_part(item: Any) -> Part:
             return ct.uri_part("document", url)
         data = _text(_field(item, "file_data"))
         if data:
-            return (
-                ct.data_url_part(data, "document")
-                if data.startswith("data:")
-                else ct.blob_part("document", None, data)
-            )
+            return _file_data_part(data)
     if kind == "input_audio":
         audio = _field(item, "input_audio")
         data = _text(_field(audio, "data"))
