@@ -32,6 +32,10 @@ Ollama's ``{"error": "..."}`` body (``status-404`` says the model was not found)
 ``done_reason="length"``; ``think`` adds thinking before the answer. Ollama's models carry tags
 (``llama3.2:1b``): only a known scenario after the last ``:`` is one.
 
+``X-Fake-Error`` sets the message every error above carries (HTTP error bodies, stream error events, a
+failed Responses stream) and ``X-Fake-Error-Code`` the code of a failed Responses stream, e.g. to plant
+personal data in them.
+
 ``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
 ``X-Fake-Chunks`` sets how many content chunks a
 stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
@@ -166,16 +170,21 @@ class _Handler(BaseHTTPRequestHandler):
             return model.rsplit(":", 1)[1]
         return ""
 
+    def _error_message(self, default: str) -> str:
+        return self.headers.get("X-Fake-Error") or default
+
     def _error(self, status: int) -> None:
         if self.path.startswith("/api/"):
-            message = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
-            self._send_json(status, {"error": message})
+            default = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
+            self._send_json(status, {"error": self._error_message(default)})
             return
         kinds = {400: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
-        self._send_json(
-            status,
-            {"error": {"message": f"fake error {status}", "type": kinds.get(status, "error"), "code": None}},
-        )
+        error = {
+            "message": self._error_message(f"fake error {status}"),
+            "type": kinds.get(status, "error"),
+            "code": None,
+        }
+        self._send_json(status, {"error": error})
 
     # --- routing -----------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -348,7 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._sse({"error": {"message": "fake failure mid-stream", "type": "server_error"}})
+                    message = self._error_message("fake failure mid-stream")
+                    self._sse({"error": {"message": message, "type": "server_error"}})
                     self._end_stream()
                 else:
                     self._write_chunk(b"data: {not json\n\n")
@@ -527,7 +537,10 @@ class _Handler(BaseHTTPRequestHandler):
                 response={
                     **response,
                     "status": "failed",
-                    "error": {"code": "server_error", "message": "fake failure"},
+                    "error": {
+                        "code": self.headers.get("X-Fake-Error-Code") or "server_error",
+                        "message": self._error_message("fake failure"),
+                    },
                 },
             )
         else:
@@ -617,7 +630,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._write_chunk(b'{"error": "fake failure mid-stream"}\n')
+                    error = {"error": self._error_message("fake failure mid-stream")}
+                    self._write_chunk(json.dumps(error).encode() + b"\n")
                     self._end_stream()
                 else:
                     self._write_chunk(b"{not json\n")
