@@ -51,4 +51,11 @@ def encodable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _holds_text(values: list[Any] | tuple[Any, ...]) -> bool:
-    return any(not (type(item) is str and item.isascii()) for item in values)
+    """Whether any item may need a change: a non-ASCII string, or something holding strings."""
+    for item in values:
+        if type(item) is str:
+            if not item.isascii():
+                return True
+        elif not isinstance(item, (bool, int, float)) and item is not None:
+            return True
+    return False

@@ -36,6 +36,9 @@ Ollama's ``{"error": "..."}`` body (``status-404`` says the model was not found)
 failed Responses stream) and ``X-Fake-Error-Code`` the code of a failed Responses stream, e.g. to plant
 personal data in them.
 
+``X-Fake-Model`` and ``X-Fake-Answer`` (each a JSON string literal, so that they can hold what a header
+cannot, such as ``"gpt-\\ud800"``) set the model a chat answer (OpenAI or Ollama) reports and its text.
+
 ``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
 ``X-Fake-Chunks`` sets how many content chunks a
 stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
@@ -170,6 +173,10 @@ class _Handler(BaseHTTPRequestHandler):
             return model.rsplit(":", 1)[1]
         return ""
 
+    def _header_string(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else str(json.loads(value))
+
     def _error_message(self, default: str) -> str:
         return self.headers.get("X-Fake-Error") or default
 
@@ -266,8 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any], scenario: str) -> None:
         model = str(body.get("model", "gpt-test"))
-        response_model = model.split(":", 1)[0] + "-2026-01-01"
+        response_model = self._header_string("X-Fake-Model") or model.split(":", 1)[0] + "-2026-01-01"
         text, tool_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         n = int(body.get("n") or 1)
         finish = "tool_calls" if tool_calls else "stop"
         if body.get("stream"):
@@ -582,6 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
         name, _, tag = model.rpartition(":")
         if name and (tag in self._OLLAMA_SCENARIOS or tag.startswith("status-")):
             model = name
+        model = self._header_string("X-Fake-Model") or model
         return model if ":" in model else f"{model}:latest"
 
     def _ollama_done(
@@ -648,6 +657,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         prompt_tokens = sum(_words(_content_text(m.get("content"))) + 3 for m in messages) or 1
         text, openai_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         # Ollama sends each tool call whole, with its arguments as an object.
         tool_calls = [
             {
