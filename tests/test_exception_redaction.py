@@ -251,6 +251,7 @@ def test_tool_exceptions(mode, instrument_both, log_records) -> None:
         assert span.status.status_code is StatusCode.ERROR
         (event,) = _exception_events(span)
         assert "[CARD]" in event["exception.message"] and "[NAME]" in event["exception.message"]
+        assert span.status.description == event["exception.message"]
         assert "raise " not in event["exception.stacktrace"]  # no source lines
         assert (
             ", in look_up_customer" in event["exception.stacktrace"]
@@ -272,6 +273,7 @@ def test_product_context_exceptions(mode, instrument_both, log_records) -> None:
     (event,) = _exception_events(span)
     assert event["exception.type"] == "RuntimeError"
     assert "[NAME]" in event["exception.message"] and "[PHONE]" in event["exception.message"]
+    assert span.status.description == event["exception.message"]
     stacktrace = event["exception.stacktrace"]
     assert "KeyError: '[EMAIL]'" in stacktrace and "direct cause" in stacktrace
     assert span.attributes[sc.ERROR_TYPE] == "RuntimeError"
@@ -413,3 +415,74 @@ def test_an_unprintable_exception_is_recorded_by_its_type() -> None:
 
     gated = _exceptions.GatedException(Unprintable(), RedactionPolicy())
     assert gated.message.endswith("Unprintable")
+
+
+def test_a_misconfigured_policy_leaves_the_type_only_with_capture_off(
+    instrument_both, llm_server, log_records
+) -> None:
+    telemetry = instrument_both(redact_patterns={"BROKEN": "("})
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test-unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="gpt-test", messages=MESSAGES, extra_headers=_plant("status-400")
+        )
+    (event,) = _exception_events(telemetry.span())
+    assert event["exception.message"] == "openai.BadRequestError"
+    assert event[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_misconfigured"
+    _assert_nothing_planted(telemetry, log_records)
+    client.close()
+
+
+def test_a_providers_error_code_that_cannot_pass_the_gate_is_other(
+    instrument_both, llm_server, log_records
+) -> None:
+    telemetry = instrument_both(redactor=_failing_redactor)
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test-unused", max_retries=0)
+    headers = {**_plant("stream-error"), "X-Fake-Error-Code": f"denied:{NAME}"}
+    for _ in client.responses.create(model="gpt-test", input="hello", stream=True, extra_headers=headers):
+        pass
+    span = telemetry.span()
+    assert span.attributes[sc.ERROR_TYPE] == "_OTHER"
+    assert span.status.description == "_OTHER"
+    _assert_nothing_planted(telemetry, log_records)
+    client.close()
+
+
+def test_redact_disable_applies_to_exceptions_with_capture_off(instrument_both) -> None:
+    telemetry = instrument_both(redact_disable=["email"])
+
+    @genai_otel.tool
+    def look_up() -> None:
+        raise LookupError(f"{PLANTED['email']} at {PLANTED['phone']}")
+
+    with pytest.raises(LookupError):
+        look_up()
+    (event,) = _exception_events(telemetry.span())
+    assert event["exception.message"] == f"{PLANTED['email']} at [PHONE]"
+    assert telemetry.span().status.description == event["exception.message"]
+
+
+def test_deep_and_long_chains_are_bounded() -> None:
+    from genai_otel.redaction import RedactionPolicy
+
+    def recurse(depth: int) -> None:
+        if depth == 0:
+            raise ValueError("bottom")
+        recurse(depth - 1)
+
+    try:
+        recurse(_exceptions.FRAME_LIMIT + 50)
+    except ValueError as exc:
+        deep = _exceptions.GatedException(exc, RedactionPolicy())
+    assert deep.stacktrace.count(", in recurse") == _exceptions.FRAME_LIMIT
+    assert "outer frames omitted" in deep.stacktrace
+
+    exc = None
+    for index in range(_exceptions.CHAIN_LIMIT + 5):
+        try:
+            raise RuntimeError(f"link {index}") from exc
+        except RuntimeError as raised:
+            exc = raised
+    chained = _exceptions.GatedException(exc, RedactionPolicy())
+    assert chained.stacktrace.count("RuntimeError: link") == _exceptions.CHAIN_LIMIT
+    assert chained.stacktrace.rstrip().endswith(f"RuntimeError: link {_exceptions.CHAIN_LIMIT + 4}")
