@@ -227,17 +227,14 @@ def test_unencodable_strings_everywhere_lose_nothing(instrument_both, llm_server
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(model=ANY_TEXT, answer=ANY_TEXT, value=ANY_TEXT, tool_name=ANY_TEXT, message=ANY_TEXT)
 def test_planted_strings_always_encode(
-    instrument_both, llm_server, telemetry, model, answer, value, tool_name, message
+    instrument_both, openai_client, telemetry, model, answer, value, tool_name, message
 ) -> None:
     if not getattr(telemetry, "instrumented", False):  # once: hypothesis reuses the fixtures
         instrument_both(capture_message_content="SPAN_ONLY")
         telemetry.instrumented = True
-        telemetry.client = openai.OpenAI(
-            base_url=llm_server.openai_base_url, api_key="sk-test-unused", max_retries=0
-        )
     telemetry.exporter.clear()
     with genai_otel.product_context(template_id=value):
-        telemetry.client.chat.completions.create(
+        openai_client.chat.completions.create(
             model="gpt-test",
             messages=[{"role": "user", "content": "hello"}],
             extra_headers=_surrogate_headers(model, answer),

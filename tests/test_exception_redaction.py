@@ -486,3 +486,32 @@ def test_deep_and_long_chains_are_bounded() -> None:
     chained = _exceptions.GatedException(exc, RedactionPolicy())
     assert chained.stacktrace.count("RuntimeError: link") == _exceptions.CHAIN_LIMIT
     assert chained.stacktrace.rstrip().endswith(f"RuntimeError: link {_exceptions.CHAIN_LIMIT + 4}")
+
+
+def test_no_import_circle_in_the_package() -> None:
+    """Every import, module-level or inside a function, between genai_otel's own modules: no cycle."""
+    import ast
+    from pathlib import Path
+
+    root = Path(genai_otel.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("genai_otel"):
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names if a.name.startswith("genai_otel"))
+        graph[module] = imported - {module}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for name in graph.get(start, ()):
+            if name == target or (name not in seen and (seen.add(name) or reaches(name, target, seen))):
+                return True
+        return False
+
+    # The package's __init__ re-exports everything; cycles through it are how Python packages work.
+    circles = sorted(m for m in graph if m != "genai_otel" and reaches(m, m, {"genai_otel"}))
+    assert circles == []

@@ -181,9 +181,12 @@ def gated_error_code(code: str, policy: RedactionPolicy) -> str:
     return sc.ERROR_TYPE_OTHER
 
 
-def record_exception(span: Any, exc: BaseException, policy: RedactionPolicy) -> GatedException:
+def record_exception(span: Any, exc: BaseException, policy: RedactionPolicy) -> GatedException | None:
     """Record ``exc`` on ``span``: the exception event, ``error.type`` and status ERROR described by the
-    message, every text through the gate. The SDK's ``record_exception`` would store them verbatim."""
+    message, every text through the gate. The SDK's ``record_exception`` would store them verbatim.
+    Nothing is computed for a span that is not recording (sampled out)."""
+    if not span.is_recording():
+        return None
     gated = GatedException(exc, policy)
     span.add_event("exception", gated.event_attributes())
     span.set_attribute(sc.ERROR_TYPE, gated.type)
