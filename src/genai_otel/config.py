@@ -153,9 +153,8 @@ def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
     hash_value, hash_source = _setting(kwargs, "hash_inputs", HASH_INPUTS_ENV)
     key_value, _ = _setting(kwargs, "hash_key", HASH_KEY_ENV)
     hash_key = key_value.encode() if isinstance(key_value, str) and key_value else key_value or None
-    policy = None
-    if mode is not CaptureMode.NO_CONTENT:
-        policy = _load_policy(kwargs)
+    # Built in every mode: exception messages are content, and pass this gate even with capture off.
+    policy = _load_policy(kwargs)
     length_value, length_source = _setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV)
     binary_value, binary_source = _setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV)
     return ContentSettings(

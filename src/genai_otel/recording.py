@@ -7,18 +7,19 @@ CLIENT span with the request attributes (all of them, so that samplers see them)
 * ``succeed()``: the provider answered; a stream that ended without the provider's end marker is
   recorded as ``error.type=stream_truncated``.
 * ``fail(exc)``: an ``Exception`` escaped the client: status ERROR, ``error.type``, the exception
-  recorded with its message scrubbed of secrets.
+  recorded through the redaction gate (see :mod:`genai_otel._exceptions`).
 * ``interrupt(outcome)``: the caller stopped it: closed a stream early, abandoned it to the garbage
   collector, or was cancelled (``asyncio.CancelledError``, ``KeyboardInterrupt``). Not an error;
   ``genai_otel.outcome`` says which. Such partial calls do not feed
   ``gen_ai.client.operation.duration``, whose percentiles describe whole operations.
+
+Every string handed to the OTel API (span name, attributes, event, metric attributes) is made encodable
+first (:mod:`genai_otel._encoding`): one value an exporter cannot encode would lose the whole batch.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from array import array
 from typing import Any
 
@@ -27,12 +28,14 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_attributes, encodable_text
+from genai_otel._exceptions import error_type as _error_type
+from genai_otel._exceptions import gated_error_code, record_exception
 from genai_otel._failsafe import report_internal_error
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.cost import RateCard
 from genai_otel.operation import Operation
 from genai_otel.product import span_attributes as product_span_attributes
-from genai_otel.redaction import scrub_secrets
 from genai_otel.version import __version__
 
 _perf_ns = time.perf_counter_ns
@@ -121,7 +124,7 @@ class Recorder:
             return
         logger.emit(
             event_name=name,
-            attributes=attributes,
+            attributes=encodable_attributes(attributes),
             context=trace.set_span_in_context(span),
             severity_number=_logs.SeverityNumber.INFO,
         )
@@ -129,11 +132,12 @@ class Recorder:
     def start(self, op: Operation) -> Call:
         start_wall = _wall_ns()
         start_perf = _perf_ns()
-        name = f"{op.name} {op.request_model}" if op.request_model else op.name
+        name = encodable_text(f"{op.name} {op.request_model}") if op.request_model else op.name
         attributes = request_attributes(op)
         product = product_span_attributes()
         if product:
             attributes.update(product)
+        encodable_attributes(attributes)
         span = self.tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_wall
         )
@@ -229,7 +233,13 @@ class Call:
         span = self.span
         try:
             op = self.op
-            error_type = _error_type(exc) if exc is not None else op.error_type
+            if exc is not None:
+                error_type: str | None = _error_type(exc)
+            elif op.error_type is not None and op.error_type != sc.ERROR_STREAM_TRUNCATED:
+                # A code the provider reported inside its response: text of theirs, so it passes the gate.
+                error_type = gated_error_code(op.error_type, self._recorder.content.policy)
+            else:
+                error_type = op.error_type
             recording = span.is_recording()
             attributes = response_attributes(op) if recording or op.content is not None else {}
             if self.first_chunk_ns:
@@ -262,10 +272,9 @@ class Call:
                     attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
                     attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
             if recording:
-                span.set_attributes(attributes)
+                span.set_attributes(encodable_attributes(attributes))
                 if exc is not None:
-                    _record_exception(span, exc)
-                    span.set_status(Status(StatusCode.ERROR, _scrubbed_message(exc)))
+                    record_exception(span, exc, self._recorder.content.policy)
                 elif error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
             self._record_metrics(end_perf_ns, error_type, outcome)
@@ -451,51 +460,4 @@ def _metric_attributes(op: Operation) -> dict[str, Any]:
             value = profile.get(key)
             if value is not None:
                 attributes[key] = value
-    return attributes
-
-
-# --- errors -------------------------------------------------------------------------------------------
-_error_type_cache: dict[type, str] = {}
-
-
-def _error_type(exc: BaseException) -> str:
-    """The exception's qualified name, under its package's public path when it has one
-    (``openai.RateLimitError`` rather than ``openai._exceptions.RateLimitError``)."""
-    cls = type(exc)
-    cached = _error_type_cache.get(cls)
-    if cached is not None:
-        return cached
-    module = cls.__module__
-    qualname = cls.__qualname__
-    if module == "builtins":
-        name = qualname
-    else:
-        root = module.split(".", 1)[0]
-        package = sys.modules.get(root)
-        name = f"{root}.{qualname}" if getattr(package, qualname, None) is cls else f"{module}.{qualname}"
-    if len(_error_type_cache) < 512:
-        _error_type_cache[cls] = name
-    return name
-
-
-def _scrubbed_message(exc: BaseException) -> str:
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<unprintable exception>"
-    return scrub_secrets(message)[:1024]
-
-
-def _record_exception(span: Any, exc: BaseException) -> None:
-    # The SDK's record_exception would store str(exc) verbatim; provider error messages can echo
-    # credentials, so the message is scrubbed first.
-    span.add_event(
-        "exception",
-        {
-            "exception.type": _error_type(exc),
-            "exception.message": _scrubbed_message(exc),
-            "exception.stacktrace": scrub_secrets(
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            ),
-        },
-    )
+    return encodable_attributes(attributes)

@@ -127,6 +127,8 @@ OUTCOME_UNOBSERVED: Final = "unobserved"
 
 # error.type for a stream that ended without the provider's end marker (no finish reason).
 ERROR_STREAM_TRUNCATED: Final = "stream_truncated"
+# error.type when the provider's error code could not pass the redaction gate (semconv's fallback value).
+ERROR_TYPE_OTHER: Final = "_OTHER"
 
 # --- metrics ----------------------------------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"

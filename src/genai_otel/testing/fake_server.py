@@ -32,6 +32,13 @@ Ollama's ``{"error": "..."}`` body (``status-404`` says the model was not found)
 ``done_reason="length"``; ``think`` adds thinking before the answer. Ollama's models carry tags
 (``llama3.2:1b``): only a known scenario after the last ``:`` is one.
 
+``X-Fake-Error`` sets the message every error above carries (HTTP error bodies, stream error events, a
+failed Responses stream) and ``X-Fake-Error-Code`` the code of a failed Responses stream, e.g. to plant
+personal data in them.
+
+``X-Fake-Model`` and ``X-Fake-Answer`` (each a JSON string literal, so that they can hold what a header
+cannot, such as ``"gpt-\\ud800"``) set the model a chat answer (OpenAI or Ollama) reports and its text.
+
 ``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
 ``X-Fake-Chunks`` sets how many content chunks a
 stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
@@ -166,16 +173,25 @@ class _Handler(BaseHTTPRequestHandler):
             return model.rsplit(":", 1)[1]
         return ""
 
+    def _header_string(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else str(json.loads(value))
+
+    def _error_message(self, default: str) -> str:
+        return self.headers.get("X-Fake-Error") or default
+
     def _error(self, status: int) -> None:
         if self.path.startswith("/api/"):
-            message = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
-            self._send_json(status, {"error": message})
+            default = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
+            self._send_json(status, {"error": self._error_message(default)})
             return
         kinds = {400: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
-        self._send_json(
-            status,
-            {"error": {"message": f"fake error {status}", "type": kinds.get(status, "error"), "code": None}},
-        )
+        error = {
+            "message": self._error_message(f"fake error {status}"),
+            "type": kinds.get(status, "error"),
+            "code": None,
+        }
+        self._send_json(status, {"error": error})
 
     # --- routing -----------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -257,8 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any], scenario: str) -> None:
         model = str(body.get("model", "gpt-test"))
-        response_model = model.split(":", 1)[0] + "-2026-01-01"
+        response_model = self._header_string("X-Fake-Model") or model.split(":", 1)[0] + "-2026-01-01"
         text, tool_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         n = int(body.get("n") or 1)
         finish = "tool_calls" if tool_calls else "stop"
         if body.get("stream"):
@@ -348,7 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._sse({"error": {"message": "fake failure mid-stream", "type": "server_error"}})
+                    message = self._error_message("fake failure mid-stream")
+                    self._sse({"error": {"message": message, "type": "server_error"}})
                     self._end_stream()
                 else:
                     self._write_chunk(b"data: {not json\n\n")
@@ -527,7 +545,10 @@ class _Handler(BaseHTTPRequestHandler):
                 response={
                     **response,
                     "status": "failed",
-                    "error": {"code": "server_error", "message": "fake failure"},
+                    "error": {
+                        "code": self.headers.get("X-Fake-Error-Code") or "server_error",
+                        "message": self._error_message("fake failure"),
+                    },
                 },
             )
         else:
@@ -569,6 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
         name, _, tag = model.rpartition(":")
         if name and (tag in self._OLLAMA_SCENARIOS or tag.startswith("status-")):
             model = name
+        model = self._header_string("X-Fake-Model") or model
         return model if ":" in model else f"{model}:latest"
 
     def _ollama_done(
@@ -617,7 +639,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._write_chunk(b'{"error": "fake failure mid-stream"}\n')
+                    error = {"error": self._error_message("fake failure mid-stream")}
+                    self._write_chunk(json.dumps(error).encode() + b"\n")
                     self._end_stream()
                 else:
                     self._write_chunk(b"{not json\n")
@@ -634,6 +657,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         prompt_tokens = sum(_words(_content_text(m.get("content"))) + 3 for m in messages) or 1
         text, openai_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         # Ollama sends each tool call whole, with its arguments as an object.
         tool_calls = [
             {
