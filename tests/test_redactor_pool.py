@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import genai_otel
 from genai_otel import _failsafe, redaction
 from genai_otel import semconv as sc
+from genai_otel.content import CaptureMode, ContentRecorder, ContentSettings, data_url_part
 from genai_otel.product import configure_product
 from genai_otel.redaction import RedactionFailed, RedactionPolicy
 
@@ -32,6 +35,7 @@ WEATHER_TOOL = {
             "properties": {
                 "city": {"type": "string", "description": "the city's name"},
                 "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "type": {"type": "string", "description": "kind of report"},
             },
             "required": ["city"],
         },
@@ -125,7 +129,7 @@ def test_a_call_gives_the_redactor_its_text_values_in_one_batch(
     assert len(redactor.seen) == len(seen)  # each distinct string once
     expected = {f"message {n} from [EMAIL]" for n in range(20)}  # the built-ins ran first
     expected |= {"Jane Doe", "hello", "Paris", "sunny in Paris", "Weather for a city", "the city's name"}
-    expected |= {"celsius", "fahrenheit"}
+    expected |= {"celsius", "fahrenheit", "kind of report"}
     assert expected <= seen
     # Keys, roles, part types, ids, tool names and schema keywords are not the user's text.
     structural = {"role", "content", "parts", "user", "assistant", "tool", "text", "tool_call"}
@@ -269,6 +273,103 @@ def test_a_failing_redactor_fails_the_whole_batch(redactor, pool) -> None:
     _wait_until(lambda: _all_idle(pool))
 
 
+# Hostile text starts with "~", which no detector touches, and no structural value does: whatever reaches
+# the output unchanged by the redactor (which maps every string to "R") still starts with it.
+hostile = st.text(max_size=12).map(lambda text: "~" + text)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(hostile, children, max_size=3),
+    max_leaves=12,
+)
+messages = st.builds(
+    lambda name, text, arguments, response, extra, finish: [
+        {"role": "user", "name": name, "parts": [{"type": "text", "content": text}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "call_1", "name": "get", "arguments": arguments},
+                {"type": "server_tool_call", "id": "ws_1", "name": "web_search", "server_tool_call": extra},
+                {"type": "uri", "modality": "image", "uri": text, "mime_type": "image/png"},
+            ],
+            "finish_reason": finish,
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": response}]},
+    ],
+    hostile,
+    hostile,
+    json_values,
+    json_values,
+    json_values,
+    st.sampled_from(["stop", "tool_call"]),
+)
+definitions = st.builds(
+    lambda description, parameters: [
+        {"type": "function", "name": "get", "description": description, "parameters": parameters}
+    ],
+    hostile,
+    st.dictionaries(hostile, json_values, max_size=4),
+)
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(input_messages=messages, tools=definitions, output=messages, arguments=json_values, result=json_values)
+def test_every_text_value_and_nothing_else_reaches_the_redactor(
+    input_messages, tools, output, arguments, result
+) -> None:
+    seen: list[str] = []
+
+    def redactor(text: str) -> str:
+        seen.append(text)
+        return "R"
+
+    policy = RedactionPolicy(custom=redactor, custom_timeout=30)
+    recorder = ContentRecorder(ContentSettings(mode=CaptureMode.SPAN_ONLY, policy=policy), None)
+    pool = redaction._custom_pool()
+    before = pool.submissions
+    cleaned = recorder.redacted(
+        {
+            sc.GEN_AI_INPUT_MESSAGES: input_messages,
+            sc.GEN_AI_TOOL_DEFINITIONS: tools,
+            sc.GEN_AI_OUTPUT_MESSAGES: output,
+            sc.GEN_AI_TOOL_CALL_ARGUMENTS: arguments,
+            sc.GEN_AI_TOOL_CALL_RESULT: result,
+        }
+    )
+    assert pool.submissions == before + 1
+    assert all(text.startswith("~") for text in seen), seen  # no key, role, type, id or name
+    strings = [leaf for leaf in _leaves(cleaned) if isinstance(leaf, str)]
+    assert not [text for text in strings if text.startswith("~")]  # every text value was redacted
+    assert {"user", "assistant", "tool", "text", "tool_call", "call_1", "get", "image/png"} <= set(strings)
+
+
+def test_blob_payloads_do_not_reach_the_redactor() -> None:
+    redactor = Recorder()
+    policy = RedactionPolicy(custom=redactor, custom_timeout=30)
+    recorder = ContentRecorder(ContentSettings(mode=CaptureMode.SPAN_ONLY, policy=policy), None)
+    image = data_url_part("data:image/png;base64,aGVsbG8gd29ybGQ=", "image")
+    cleaned = recorder.redacted(
+        {sc.GEN_AI_INPUT_MESSAGES: [{"role": "user", "parts": [{"type": "text", "content": "look"}, image]}]}
+    )
+    assert redactor.seen == ["look"]
+    assert cleaned[sc.GEN_AI_INPUT_MESSAGES][0]["parts"][1] == {
+        "type": "blob",
+        "modality": "image",
+        "mime_type": "image/png",
+        "content": "[omitted: 11 bytes of image/png]",
+    }
+
+
 # --- overload -----------------------------------------------------------------------------------------------
 def test_a_runaway_redactor_does_not_starve_later_calls(instrument_openai, openai_client, pool) -> None:
     """Two calls whose redactor hangs past the budget: the next call gets other threads, at once."""
@@ -301,7 +402,7 @@ def test_a_saturated_pool_fails_fast_and_recovers(instrument_openai, openai_clie
     limit = redaction._MAX_REDACTOR_THREADS
     redactor = Recorder(hang=limit, transform=str.upper)
     telemetry = instrument_openai(
-        capture_message_content="SPAN_ONLY", redactor=redactor, redaction_timeout_ms=300
+        capture_message_content="SPAN_ONLY", redactor=redactor, redaction_timeout_ms=1000
     )
     try:
         # Calls from several threads at once, as in a threaded server: each holds a pool thread.
@@ -358,7 +459,7 @@ def test_idle_threads_beyond_the_kept_ones_end(monkeypatch, pool) -> None:
     assert pool._threads == 4
     redactor.release.set()
     _wait_until(lambda: pool._threads == redaction._IDLE_REDACTOR_THREADS)
-    assert policy.redact("x") == "x"
+    assert RedactionPolicy(custom=redactor, custom_timeout=10).redact("x") == "x"
 
 
 # --- fork ---------------------------------------------------------------------------------------------------

@@ -283,28 +283,28 @@ class _TextValues:
                 if blob and field == "content":
                     continue
                 if blob and field in _PART_FIELDS:
-                    self._structural(value, field)
+                    self._structural(value, field, "values")
                 else:
                     self.values(value, field)
         elif isinstance(value, list):
             for index in range(len(value)):
                 self.values(value, index)
 
-    def _structural(self, container: Any, key: Any) -> None:
+    def _structural(self, container: Any, key: Any, walk: str) -> None:
         value = container[key]
         if isinstance(value, str):
             self.structure.append((container, key))
         elif isinstance(value, list) and all(isinstance(item, str) for item in value):
             self.structure.extend((value, index) for index in range(len(value)))
-        else:
-            self.values(container, key)
+        else:  # not a value of ours after all (a property named "type" in a schema)
+            getattr(self, walk)(container, key)
 
     def _fields(
         self, record: Any, structural: frozenset[str], walks: Mapping[str, str], default: str
     ) -> None:
         for field in record:
             if field in structural:
-                self._structural(record, field)
+                self._structural(record, field, default)
             else:
                 getattr(self, walks.get(field, default))(record, field)
 

@@ -312,6 +312,7 @@ class _Batch:
         self.results: list[str] | None = None  # all of them, or None
 
     def run(self) -> None:
+        """Never raises; ``done`` is the worker's to set."""
         results: list[str] = []
         try:
             for text in self._texts:
@@ -325,8 +326,6 @@ class _Batch:
             self.results = results
         except BaseException:  # not kept: the exception may quote the text it was given
             self.failed = True
-        finally:
-            self.done.set()
 
 
 class _Worker:
@@ -373,13 +372,14 @@ class _RedactorPool:
         # Daemon threads: one stuck in a redactor must not keep the application from exiting.
         while batch is not None:
             batch.run()
+            with self._lock:
+                worker.batch = None
+                worker.wake.clear()
+                self._idle.append(worker)
+            batch.done.set()  # once idle again, so that the caller's next call finds this thread
             batch = self._next_batch(worker)
 
     def _next_batch(self, worker: _Worker) -> _Batch | None:
-        with self._lock:
-            worker.batch = None
-            worker.wake.clear()
-            self._idle.append(worker)
         while not worker.wake.wait(_IDLE_SECONDS):
             with self._lock:
                 if worker.wake.is_set():
