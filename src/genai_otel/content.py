@@ -255,7 +255,7 @@ _SHAPES = {
     sc.GEN_AI_SYSTEM_INSTRUCTIONS: "parts",
     sc.GEN_AI_TOOL_DEFINITIONS: "tool_definitions",
 }
-Slot = tuple[Any, Any]  # (container, key or index) of a string in a cleaned structure
+_Slot = tuple[Any, Any]  # (container, key or index) of a string in a cleaned structure
 
 
 def _is_blob(value: dict[str, Any]) -> bool:
@@ -270,8 +270,8 @@ class _TextValues:
     __slots__ = ("slots", "structure")
 
     def __init__(self) -> None:
-        self.slots: list[Slot] = []
-        self.structure: list[Slot] = []
+        self.slots: list[_Slot] = []
+        self.structure: list[_Slot] = []
 
     def values(self, container: Any, key: Any) -> None:
         value = container[key]
@@ -445,7 +445,8 @@ class ContentRecorder:
         return cleaned
 
     def _clean(self, value: Any) -> Any:
-        """Redact every string (keys included), then cap it. Blob payloads become a size and type."""
+        """Every string (keys included) through the built-in detectors and patterns, then capped (see
+        _text). Blob payloads become a size and type."""
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, Mapping):

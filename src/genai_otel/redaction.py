@@ -498,7 +498,7 @@ class RedactionPolicy:
         if self._custom is None or not texts:
             return list(texts)
         distinct = list(dict.fromkeys(texts))
-        budget = min(self._custom_timeout, threading.TIMEOUT_MAX)
+        budget = min(max(0.0, self._custom_timeout), threading.TIMEOUT_MAX)  # NaN counts as 0
         batch = _Batch(self._custom, distinct, time.monotonic() + budget)
         if not _custom_pool().submit(batch):
             raise RedactionFailed(sc.DROPPED_REDACTION_OVERLOADED)
