@@ -159,6 +159,35 @@ def test_a_call_gives_the_redactor_its_text_values_in_one_batch(
     assert output[0]["role"] == "assistant" and output[0]["finish_reason"] in ("stop", "tool_call")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_every_client_and_mode_redacts_a_call_in_one_batch(
+    telemetry, instrument_openai, openai_client, async_openai_client, llm_server, pool
+) -> None:
+    ollama = pytest.importorskip("ollama")
+    from genai_otel.ollama import OllamaInstrumentor
+
+    redactor = Recorder(transform=str.upper)
+    settings = {"capture_message_content": "SPAN_AND_EVENT", "redactor": redactor}
+    instrument_openai(**settings)
+    ollama_instrumentor = OllamaInstrumentor()
+    ollama_instrumentor.instrument(**telemetry.providers(), **settings)
+    try:
+        messages = TWENTY_MESSAGES[:4]
+        list(openai_client.chat.completions.create(model="gpt-test", messages=messages, stream=True))
+        await async_openai_client.chat.completions.create(model="gpt-test", messages=messages)
+        openai_client.responses.create(model="gpt-test", input="hello there", instructions="Be brief.")
+        list(ollama.Client(host=llm_server.base_url).chat("llama3.2", messages, stream=True))
+    finally:
+        ollama_instrumentor.uninstrument()
+    spans = telemetry.spans()
+    assert len(spans) == 4
+    assert all(span.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True for span in spans)
+    assert pool.submissions == 4
+    assert "HELLO THERE" in spans[2].attributes[sc.GEN_AI_INPUT_MESSAGES]
+    assert "BE BRIEF." in spans[2].attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]
+    assert len(telemetry.logs()) == 4
+
+
 def test_a_slow_redactor_costs_a_call_one_budget(instrument_openai, openai_client, pool) -> None:
     """60 ms per string is under a 100 ms budget, but 20 strings are not: the call waits one budget."""
     redactor = Recorder(delay=0.06)
