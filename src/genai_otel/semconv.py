@@ -119,6 +119,13 @@ FINISH_CONTENT_FILTER: Final = "content_filter"
 FINISH_TOOL_CALL: Final = "tool_call"
 FINISH_ERROR: Final = "error"
 
+# Why a call's content was dropped (genai_otel.content.dropped_reason).
+DROPPED_REDACTION_FAILED: Final = "redaction_failed"
+DROPPED_REDACTION_TIMEOUT: Final = "redaction_timeout"
+DROPPED_REDACTION_OVERLOADED: Final = "redaction_overloaded"
+DROPPED_REDACTION_MISCONFIGURED: Final = "redaction_misconfigured"
+DROPPED_INTERNAL_ERROR: Final = "internal_error"
+
 OUTCOME_CLOSED_EARLY: Final = "closed_early"
 OUTCOME_ABANDONED: Final = "abandoned"
 OUTCOME_CANCELLED: Final = "cancelled"

@@ -74,12 +74,14 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
         sc.GENAI_OTEL_REDACTION_POLICY: recorder.policy.name,
         sc.GENAI_OTEL_REDACTION_POLICY_VERSION: recorder.policy.version,
     }
+    raw: dict[str, Any] = {}
+    if arguments is not None:
+        raw[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments
+    if result is not _MISSING:
+        raw[sc.GEN_AI_TOOL_CALL_RESULT] = result
     try:
-        attributes = {}
-        if arguments is not None:
-            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(recorder._clean(arguments))
-        if result is not _MISSING:
-            attributes[sc.GEN_AI_TOOL_CALL_RESULT] = _json(recorder._clean(result))
+        # One gate for the tool call: arguments and result share one budget of the custom redactor.
+        attributes = {key: _json(value) for key, value in recorder.redacted(raw).items()}
     except RedactionFailed as failure:
         report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
