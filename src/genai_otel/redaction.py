@@ -300,7 +300,7 @@ _IDLE_SECONDS = 60.0
 class _Batch:
     """The strings of one call for the custom redactor, and what came of them."""
 
-    __slots__ = ("_redactor", "_texts", "deadline", "done", "failed", "given_up", "results")
+    __slots__ = ("_redactor", "_texts", "deadline", "done", "error", "failed", "given_up", "results")
 
     def __init__(self, redactor: Redactor, texts: list[str], deadline: float) -> None:
         self._redactor = redactor
@@ -308,6 +308,9 @@ class _Batch:
         self.deadline = deadline
         self.done = threading.Event()
         self.failed = False
+        # Chained to the RedactionFailed for our log's frames and types; its message (which may quote
+        # the text it was given) is never logged or exported (see _failsafe).
+        self.error: BaseException | None = None
         self.given_up = False  # set by the caller when its budget has run out
         self.results: list[str] | None = None  # all of them, or None
 
@@ -324,8 +327,9 @@ class _Batch:
                     return
                 results.append(result)
             self.results = results
-        except BaseException:  # not kept: the exception may quote the text it was given
+        except BaseException as exc:
             self.failed = True
+            self.error = exc
 
 
 class _Worker:
@@ -506,7 +510,7 @@ class RedactionPolicy:
             batch.given_up = True
             raise RedactionFailed(sc.DROPPED_REDACTION_TIMEOUT)
         if batch.failed:
-            raise RedactionFailed(sc.DROPPED_REDACTION_FAILED)
+            raise RedactionFailed(sc.DROPPED_REDACTION_FAILED) from batch.error
         if batch.results is None:  # stopped at the deadline, just before the caller gave up
             raise RedactionFailed(sc.DROPPED_REDACTION_TIMEOUT)
         redacted = dict(zip(distinct, batch.results, strict=True))
