@@ -550,3 +550,24 @@ def test_a_forked_child_gets_a_pool_of_its_own(instrument_openai, openai_client,
     assert report["threads"] == 1  # started in the child, reused by its second call
     for call in report["calls"]:
         assert call == {"captured": True, "reason": None, "texts": ["MESSAGE 0 FROM [EMAIL]"]}
+
+
+def test_an_exception_costs_one_batch(pool) -> None:
+    """An exception's message and stack trace reach the redactor together: one budget, not two."""
+    from genai_otel._exceptions import GatedException
+
+    seen: list[str] = []
+
+    def redactor(text: str) -> str:
+        seen.append(text)
+        return text.replace("Jane Roe", "[NAME]")
+
+    policy = RedactionPolicy(custom=redactor, custom_timeout=10)
+    try:
+        raise RuntimeError("refund for Jane Roe failed")
+    except RuntimeError as exc:
+        gated = GatedException(exc, policy)
+    assert pool.submissions == 1
+    assert len(seen) == 2
+    assert gated.message == "refund for [NAME] failed"
+    assert "Jane Roe" not in gated.stacktrace and "[NAME]" in gated.stacktrace

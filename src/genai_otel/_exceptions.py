@@ -119,7 +119,14 @@ _warned_lock = threading.Lock()
 
 def _gate(text: str, policy: RedactionPolicy) -> str:
     """``text`` through the full gate; raises RedactionFailed when any step cannot run."""
-    return encodable_text(policy.redact(scrub_secrets(text)))
+    return _gate_all([text], policy)[0]
+
+
+def _gate_all(texts: list[str], policy: RedactionPolicy) -> list[str]:
+    """``texts`` through the full gate, the user's redactor called on all of them in one batch (one
+    budget); raises RedactionFailed when any step cannot run."""
+    detected = [policy.apply_detectors(scrub_secrets(text)) for text in texts]
+    return [encodable_text(text) for text in policy.apply_redactor(detected)]
 
 
 def _warn_dropped(reason: str) -> None:
@@ -146,8 +153,11 @@ class GatedException:
         self.dropped_reason: str | None = None
         try:
             message = _message(exc)
-            self.message = _gate(message, policy)[:MESSAGE_LIMIT] if message else self.type
-            self.stacktrace = _gate(format_chain(exc, _message), policy)
+            texts = [format_chain(exc, _message)] + ([message] if message else [])
+            # One batch: the user's redactor costs one budget per exception, as per LLM call.
+            gated = _gate_all(texts, policy)
+            self.stacktrace = gated[0]
+            self.message = gated[1][:MESSAGE_LIMIT] if message else self.type
         except RedactionFailed as failure:
             self._drop(failure.reason)
         except Exception:  # the gate promises RedactionFailed only; anything else fails closed too
