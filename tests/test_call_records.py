@@ -69,7 +69,9 @@ def test_one_record_per_call_with_attributes_and_trace_context(instrument_openai
     assert DEFAULT_ANSWER not in telemetry.exported_text()
 
 
-def test_from_the_environment_and_for_every_way_a_call_ends(monkeypatch, instrument_openai, openai_client) -> None:
+def test_from_the_environment_and_for_every_way_a_call_ends(
+    monkeypatch, instrument_openai, openai_client
+) -> None:
     monkeypatch.setenv(CALL_RECORDS_ENV, "true")
     telemetry = instrument_openai()
     openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)
@@ -212,11 +214,15 @@ def test_ollama_call_records(telemetry, llm_server) -> None:
     records = _records(telemetry)
     assert len(records) == 2
     for record, span in zip(
-        sorted(records, key=lambda r: r.span_id), sorted(telemetry.spans(), key=lambda s: s.context.span_id)
+        sorted(records, key=lambda r: r.span_id),
+        sorted(telemetry.spans(), key=lambda s: s.context.span_id),
+        strict=True,
     ):
         assert record.span_id == span.context.span_id
         assert record.attributes[sc.GEN_AI_PROVIDER_NAME] == "ollama"
-        assert record.attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW] == span.attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW]
+        assert (
+            record.attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW] == span.attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW]
+        )
         assert span.attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW].startswith("Write to [EMAIL]")
         assert sc.GEN_AI_INPUT_MESSAGES not in record.attributes
     assert "jane.doe" not in telemetry.exported_text()

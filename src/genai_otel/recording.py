@@ -43,7 +43,12 @@ _wall_ns = time.time_ns
 _METRIC_PROFILE_KEYS = (sc.OPENAI_RESPONSE_SERVICE_TIER,)
 # Content as the span carries it (JSON text); a call record carries content only in event modes.
 _SPAN_CONTENT_KEYS = frozenset(
-    (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_TOOL_DEFINITIONS)
+    (
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+        sc.GEN_AI_TOOL_DEFINITIONS,
+    )
 )
 
 
@@ -188,10 +193,10 @@ class Call:
     __slots__ = (
         "_ended",
         "_recorder",
+        "active",
         "chunk_count",
         "chunk_gaps",
         "first_chunk_ns",
-        "active",
         "last_chunk_ns",
         "op",
         "product",
