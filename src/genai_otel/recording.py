@@ -182,8 +182,11 @@ class Recorder:
             if op.request_model is not None:
                 active[sc.GEN_AI_REQUEST_MODEL] = op.request_model
             # Last: once counted, the call is certain to end (and be discounted) exactly once.
-            self.active_requests.add(1, active)
-            call.active = active
+            try:
+                self.active_requests.add(1, active)
+                call.active = active
+            except Exception:  # the call is traced all the same, just not counted
+                report_internal_error("counting active requests")
         return call
 
 
@@ -331,7 +334,9 @@ class Call:
         finally:
             if self._recorder.active_requests is not None:
                 try:
-                    self._recorder.active_requests.add(-1, self.active)
+                    active = getattr(self, "active", None)
+                    if active is not None:
+                        self._recorder.active_requests.add(-1, active)
                 except Exception:
                     report_internal_error("counting active requests")
             try:
