@@ -61,7 +61,12 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def debian_tools() -> dict[str, str]:
     return components.ensure_debian_packages(
-        {"promtool": "prometheus", "prometheus": "prometheus", "docker-compose": "docker-compose"}
+        {
+            "promtool": "prometheus",
+            "prometheus": "prometheus",
+            "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+            "docker-compose": "docker-compose",
+        }
     )
 
 

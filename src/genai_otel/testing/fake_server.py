@@ -182,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(RecordedRequest("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]})
+        elif self.path.rstrip("/") == "/api/tags":  # Ollama's model list (what availability probes ask)
+            self._send_json(200, {"models": [{"name": "llama3.2:1b", "model": "llama3.2:1b", "size": 0}]})
         else:
             self._send_json(404, {"error": {"message": "not found"}})
 
