@@ -184,6 +184,8 @@ def metrics_app(e2e_dir: Path, e2e_llm: FakeLLMServer, rate_card: Path) -> Itera
         "genai-e2e-metrics",
         rate_card,
         OTEL_METRICS_EXPORTER="prometheus",
+        # Opt-in metrics are scraped too, so that their Prometheus names are checked.
+        GENAI_OTEL_ACTIVE_REQUESTS="true",
         OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
         OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
     )
