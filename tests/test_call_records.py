@@ -3,6 +3,8 @@ output preview, through the real openai and ollama clients over loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -83,8 +85,12 @@ def test_from_the_environment_and_for_every_way_a_call_ends(
     next(iter(stream))
     stream.close()
     openai_client.embeddings.create(model="text-embedding-test", input="hello")
+    abandoned = openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, stream=True)
+    next(iter(abandoned))
+    del abandoned
+    gc.collect()
     records = _records(telemetry)
-    assert len(records) == len(telemetry.spans()) == 5
+    assert len(records) == len(telemetry.spans()) == 6
     by_span = {record.span_id: dict(record.attributes) for record in records}
     for span in telemetry.spans():
         attributes = by_span[span.context.span_id]
@@ -94,7 +100,28 @@ def test_from_the_environment_and_for_every_way_a_call_ends(
     assert failed.attributes[sc.ERROR_TYPE] == "openai.RateLimitError"
     assert failed.attributes[sc.HTTP_RESPONSE_STATUS_CODE] == 429
     assert failed.severity_number.name == "WARN"
-    assert "closed_early" in {dict(r.attributes).get(sc.GENAI_OTEL_OUTCOME) for r in records}
+    assert {"closed_early", "abandoned"} <= {dict(r.attributes).get(sc.GENAI_OTEL_OUTCOME) for r in records}
+
+
+def test_a_cancelled_async_call_has_its_record(instrument_openai, async_openai_client) -> None:
+    telemetry = instrument_openai(call_records=True)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(
+            async_openai_client.chat.completions.create(
+                model="gpt-test", messages=QUESTION, extra_headers={"X-Fake-Delay": "5"}
+            )
+        )
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await async_openai_client.close()
+
+    asyncio.run(main())
+    (record,) = _records(telemetry)
+    assert record.attributes[sc.GENAI_OTEL_OUTCOME] == "cancelled"
+    assert record.span_id == telemetry.span().context.span_id
 
 
 def test_record_carries_the_product_context(instrument_openai, openai_client) -> None:
