@@ -7,6 +7,8 @@ It is deterministic and needs no model: answers are built from the request. Star
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="unused")
         local = ollama.Client(host=server.base_url)  # /api/chat, /api/generate, /api/embed, /api/embeddings
 
+``GET /v1/models`` and ``GET /api/tags`` list a model each (what availability probes ask for).
+
 Behaviour is chosen per request by the ``X-Fake-Scenario`` header (or, when absent, by a scenario
 name inside the model name, e.g. ``model="gpt-test:status-429"``):
 
