@@ -62,6 +62,9 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             content=settings.content,
             logger_provider=kwargs.get("logger_provider"),
             rate_card=settings.rate_card,
+            call_records=settings.call_records,
+            preview_chars=settings.preview_chars,
+            active_requests=settings.active_requests,
         )
         for patch in self._patches(recorder, settings):
             self._apply(patch)

@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from genai_otel._failsafe import warn_setting_once
@@ -31,6 +31,9 @@ REDACT_PATTERNS_ENV = "GENAI_OTEL_REDACT_PATTERNS"
 REDACT_DISABLE_ENV = "GENAI_OTEL_REDACT_DISABLE"
 REDACTOR_ENV = "GENAI_OTEL_REDACTOR"
 REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
+CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
+PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
+ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -201,15 +204,34 @@ class Settings:
     time_per_output_chunk: bool = True
     content: ContentSettings = field(default_factory=ContentSettings)
     rate_card: RateCard | None = None
+    # One gen_ai.client.inference.operation.details log record per call (docs/telemetry.md).
+    call_records: bool = False
+    # First N characters of the output text, redacted, on the span and the call record; 0 is off.
+    preview_chars: int = 0
+    # The genai_otel.client.active_requests up-down counter: two SDK calls per call, hence opt-in.
+    active_requests: bool = False
 
     @classmethod
     def load(cls, **kwargs: Any) -> Settings:
         chunk_value, chunk_source = _setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        records_value, records_source = _setting(kwargs, "call_records", CALL_RECORDS_ENV)
+        preview_value, preview_source = _setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
+        active_value, active_source = _setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
+        preview_chars = 0
+        if preview_value is not None and str(preview_value).strip() not in ("", "0"):
+            preview_chars = read_positive_int(preview_value, preview_source, 0)
+        content = load_content_settings(kwargs)
+        if preview_chars and content.policy is None:
+            # The preview passes the same redaction gate as captured content, with the user's policy.
+            content = replace(content, policy=_load_policy(kwargs))
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
-            content=load_content_settings(kwargs),
+            content=content,
             rate_card=load_rate_card(kwargs.get("rate_card")),
+            call_records=read_bool(records_value, records_source, False),
+            preview_chars=preview_chars,
+            active_requests=read_bool(active_value, active_source, False),
         )
 
 

@@ -385,8 +385,12 @@ class ContentRecorder:
         output_messages: list[Message] | None,
         event_attributes: Callable[[], dict[str, Any]],
         span_context: Any,
+        record: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Span attributes for the content (or for its absence); emits the event in event modes."""
+        """Span attributes for the content (or for its absence); emits the event in event modes.
+
+        With call records on, ``record`` is given: in event modes the redacted content goes into it
+        (the call's one record) instead of into an event of its own."""
         mode = self.settings.mode
         status: dict[str, Any] = {
             sc.GENAI_OTEL_CONTENT_CAPTURE_MODE: mode.value,
@@ -405,7 +409,10 @@ class ContentRecorder:
         if mode.on_spans:
             for key, value in structured.items():
                 attributes[key] = json.dumps(value, ensure_ascii=False)
-        if self._emit_event is not None:
+        if record is not None:
+            if mode.on_events:
+                record.update(structured)
+        elif self._emit_event is not None:
             try:
                 event = event_attributes()
                 event.update(status)
@@ -414,6 +421,21 @@ class ContentRecorder:
             except Exception:
                 report_internal_error("emitting the content event")
         return attributes
+
+    def preview(self, output_messages: list[Message] | None, chars: int) -> str | None:
+        """The first ``chars`` characters of the output text, redacted; None without output text.
+
+        The whole text is redacted before it is cut, so that a cut cannot split an e-mail address or a
+        card number into a piece the detectors no longer recognise. Raises RedactionFailed."""
+        texts = [
+            part["content"]
+            for message in output_messages or ()
+            for part in message.get("parts", ())
+            if part.get("type") == "text" and isinstance(part.get("content"), str) and part["content"]
+        ]
+        if not texts:
+            return None
+        return self.policy.redact("\n".join(texts))[:chars]
 
     def _redacted(self, content: Content, output_messages: list[Message] | None) -> dict[str, Any]:
         request = content.request

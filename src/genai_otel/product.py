@@ -153,6 +153,11 @@ class _Telemetry:
             unit="{call}",
             description="Tool calls repeating an earlier call's tool and arguments with no progress in between.",
         )
+        self.cache_lookups = meter.create_counter(
+            sc.METRIC_CACHE_LOOKUPS,
+            unit=sc.UNIT_LOOKUPS,
+            description="Lookups in the application's own cache in front of the model, by cache and result.",
+        )
         self.content = ContentRecorder(settings.content, None)
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()

@@ -7,6 +7,8 @@ It is deterministic and needs no model: answers are built from the request. Star
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="unused")
         local = ollama.Client(host=server.base_url)  # /api/chat, /api/generate, /api/embed, /api/embeddings
 
+``GET /v1/models`` and ``GET /api/tags`` list a model each (what availability probes ask for).
+
 Behaviour is chosen per request by the ``X-Fake-Scenario`` header (or, when absent, by a scenario
 name inside the model name, e.g. ``model="gpt-test:status-429"``):
 
@@ -198,6 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(RecordedRequest("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]})
+        elif self.path.rstrip("/") == "/api/tags":  # Ollama's model list (what availability probes ask)
+            self._send_json(200, {"models": [{"name": "llama3.2:1b", "model": "llama3.2:1b", "size": 0}]})
         else:
             self._send_json(404, {"error": {"message": "not found"}})
 
