@@ -36,7 +36,11 @@ SDIST_FORBIDDEN = (
 def _tracked(*paths: str) -> set[str]:
     """The checkout's files (committed or not, but not ignored) under ``paths``."""
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", *paths], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", *paths],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return {path for path in listed if (REPO_ROOT / path).exists()}
 
