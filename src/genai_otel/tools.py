@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -207,13 +207,27 @@ def _end(
             span.end()
 
 
+@overload
+def tool(function: F) -> F: ...
+
+
+@overload
+def tool(
+    function: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tool_type: str = "function",
+) -> Callable[[F], F]: ...
+
+
 def tool(
     function: F | None = None,
     *,
     name: str | None = None,
     description: str | None = None,
     tool_type: str = "function",
-) -> Any:
+) -> F | Callable[[F], F]:
     """Decorator form of :func:`tool_call` for a sync or async function: ``@tool`` or ``@tool(name=...)``.
 
     The call's arguments (bound to the function's parameters) are the tool's arguments; its return value

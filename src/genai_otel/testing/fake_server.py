@@ -45,7 +45,9 @@ cannot, such as ``"gpt-\\ud800"``) set the model a chat answer (OpenAI or Ollama
 ``X-Fake-Chunks`` sets how many content chunks a
 stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
 calls the first tool with ``{"query": <that message>}``); ``X-Fake-Piece-Size`` streams text and
-tool arguments in pieces of that many characters, splitting words. Every request is kept in
+tool arguments in pieces of that many characters, splitting words. Chat requests offering legacy
+``functions`` (and no ``tools``) get one ``function_call`` with ``finish_reason="function_call"``, and a
+``role: "function"`` message is answered like a tool result. Every request is kept in
 ``server.requests`` for assertions.
 """
 
@@ -239,9 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         """The answer text, or the tool calls to make instead."""
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
-        tools = body.get("tools") or []
+        # Legacy function calling offers bare functions; the answer is then one `function_call`.
+        tools = body.get("tools") or [{"function": f} for f in body.get("functions") or []]
         echo = self.headers.get("X-Fake-Echo") is not None
-        if tools and last.get("role") != "tool":
+        if tools and last.get("role") not in ("tool", "function"):
             function = tools[0].get("function", {})
             arguments = _example_for(function.get("parameters", {}))
             if echo:
@@ -253,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "function": {"name": function.get("name", "tool"), "arguments": json.dumps(arguments)},
                 }
             ]
-        if last.get("role") == "tool":
+        if last.get("role") in ("tool", "function"):
             return f"According to the tool: {_content_text(last.get('content'))}", []
         if echo:
             return _content_text(last.get("content")), []
@@ -281,7 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
         text, tool_calls = self._chat_plan(body)
         text = self._header_string("X-Fake-Answer") or text
         n = int(body.get("n") or 1)
-        finish = "tool_calls" if tool_calls else "stop"
+        legacy = bool(tool_calls) and not body.get("tools")
+        finish = ("function_call" if legacy else "tool_calls") if tool_calls else "stop"
         if body.get("stream"):
             self._chat_stream(body, scenario, response_model, text, tool_calls, finish)
             return
@@ -289,7 +293,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, None, raw=b'{"id": "chatcmpl-fake", "choices": [ this is not json')
             return
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
-        if tool_calls:
+        if legacy:
+            message["function_call"] = tool_calls[0]["function"]
+        elif tool_calls:
             message["tool_calls"] = tool_calls
         payload: dict[str, Any] = {
             "id": "chatcmpl-fake",
@@ -329,8 +335,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         wanted = int(self.headers.get("X-Fake-Chunks") or 0)
         piece_size = int(self.headers.get("X-Fake-Piece-Size") or 8)
-        if tool_calls:
-            pieces: list[dict[str, Any]] = []
+        if finish == "function_call":
+            function = tool_calls[0]["function"]
+            arguments = function["arguments"]
+            pieces: list[dict[str, Any]] = [{"function_call": {"name": function["name"], "arguments": ""}}]
+            for start in range(0, len(arguments), piece_size):
+                pieces.append({"function_call": {"arguments": arguments[start : start + piece_size]}})
+        elif tool_calls:
+            pieces = []
             for index, call in enumerate(tool_calls):
                 arguments = call["function"]["arguments"]
                 head = {
