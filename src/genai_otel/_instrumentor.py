@@ -63,6 +63,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger_provider=kwargs.get("logger_provider"),
             rate_card=settings.rate_card,
         )
+        self._content_store = recorder.content.store
         for patch in self._patches(recorder, settings):
             self._apply(patch)
 
@@ -87,3 +88,10 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         while self._applied:
             owner, attribute, original = self._applied.pop()
             setattr(owner, attribute, original)
+        store = getattr(self, "_content_store", None)
+        if store is not None:  # what the instrumented calls queued is written (within the time limit)
+            self._content_store = None
+            try:
+                store.flush()
+            except Exception:
+                report_internal_error("flushing the content store")

@@ -33,7 +33,7 @@ from opentelemetry.trace import SpanKind
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error, warn_setting_once
-from genai_otel.config import load_content_settings, read_bool, read_positive_int
+from genai_otel.config import STORE_ARGUMENTS, load_content_settings, read_bool, read_positive_int
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.version import __version__
 
@@ -151,7 +151,7 @@ class _Telemetry:
             unit="{call}",
             description="Tool calls repeating an earlier call's tool and arguments with no progress in between.",
         )
-        self.content = ContentRecorder(settings.content, None)
+        self.content = ContentRecorder(settings.content, None, settings.meter_provider)
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
@@ -203,6 +203,7 @@ _CONTENT_ARGUMENTS = frozenset(
         "redact_disable",
         "redactor",
         "redaction_timeout_ms",
+        *STORE_ARGUMENTS,
     }
 )
 

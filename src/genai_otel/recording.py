@@ -62,7 +62,7 @@ class Recorder:
             self._logger = _logs.get_logger(
                 instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
             )
-        self.content = ContentRecorder(content or ContentSettings(), self._emit_event)
+        self.content = ContentRecorder(content or ContentSettings(), self._emit_event, meter_provider)
         self.rate_card = rate_card
         self.tracer = trace.get_tracer(
             instrumenting_module, __version__, tracer_provider, schema_url=sc.SCHEMA_URL

@@ -86,6 +86,19 @@ GENAI_OTEL_REDACTION_POLICY_VERSION: Final = "genai_otel.redaction.policy_versio
 # Stable hashes (SHA-256, or HMAC-SHA-256 with a key) of the input messages and system prompt.
 GENAI_OTEL_INPUT_MESSAGES_HASH: Final = "genai_otel.input.messages.hash"
 GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH: Final = "genai_otel.system_instructions.hash"
+# Content store (docs/content-capture.md#the-content-store): references to the stored content in place of
+# it. The four message references are the names the official GenAI utilities' upload hook writes; the two
+# tool references extend the same pattern to execute_tool spans.
+GEN_AI_INPUT_MESSAGES_REF: Final = "gen_ai.input.messages_ref"
+GEN_AI_OUTPUT_MESSAGES_REF: Final = "gen_ai.output.messages_ref"
+GEN_AI_SYSTEM_INSTRUCTIONS_REF: Final = "gen_ai.system_instructions_ref"
+GEN_AI_TOOL_DEFINITIONS_REF: Final = "gen_ai.tool.definitions_ref"
+GEN_AI_TOOL_CALL_ARGUMENTS_REF: Final = "gen_ai.tool.call.arguments_ref"
+GEN_AI_TOOL_CALL_RESULT_REF: Final = "gen_ai.tool.call.result_ref"
+GENAI_OTEL_CONTENT_STORE: Final = "genai_otel.content.store"
+CONTENT_DROPPED_STORE_UNAVAILABLE: Final = "store_unavailable"
+METRIC_CONTENT_STORE_DROPPED: Final = "genai_otel.content.store.dropped"
+UNIT_DOCUMENTS: Final = "{document}"
 
 # --- well-known values ----------------------------------------------------------------------------
 OPERATION_CHAT: Final = "chat"

@@ -65,7 +65,7 @@ def _check_stall(telemetry: _Telemetry, name: str, arguments_hash: str) -> Stall
         return StalledLoop(name, arguments_hash, previous[1])
 
 
-def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> dict[str, Any]:
+def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span: Any) -> dict[str, Any]:
     recorder = telemetry.content
     if not recorder.capturing:
         return {}
@@ -74,11 +74,11 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
         sc.GENAI_OTEL_REDACTION_POLICY_VERSION: recorder.policy.version,
     }
     try:
-        attributes = {}
+        cleaned = {}
         if arguments is not None:
-            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(recorder._clean(arguments))
+            cleaned[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = recorder._clean(arguments)
         if result is not _MISSING:
-            attributes[sc.GEN_AI_TOOL_CALL_RESULT] = _json(recorder._clean(result))
+            cleaned[sc.GEN_AI_TOOL_CALL_RESULT] = recorder._clean(result)
     except RedactionFailed as failure:
         report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
@@ -86,8 +86,21 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
             sc.GENAI_OTEL_CONTENT_CAPTURED: False,
             sc.GENAI_OTEL_CONTENT_DROPPED_REASON: failure.reason,
         }
+    if recorder.store is not None:
+        # Tool content goes to the store in every capture mode (tool spans have no event to carry it).
+        raw = {sc.GEN_AI_TOOL_CALL_ARGUMENTS: arguments, sc.GEN_AI_TOOL_CALL_RESULT: result}
+        kept, stored = recorder.store.divert(
+            cleaned,
+            span,
+            lambda: {k: v for k, v in raw.items() if k in cleaned},
+            False,
+            recorder.policy,
+        )
+        inline = {k: _json(v) for k, v in kept.items()} if recorder.settings.mode.on_spans else {}
+        return {**status, sc.GENAI_OTEL_CONTENT_CAPTURED: True, **inline, **stored}
     if not recorder.settings.mode.on_spans:
         return {**status, sc.GENAI_OTEL_CONTENT_CAPTURED: False}
+    attributes = {key: _json(value) for key, value in cleaned.items()}
     return {**status, **attributes, sc.GENAI_OTEL_CONTENT_CAPTURED: True}
 
 
@@ -185,7 +198,7 @@ def _end(
         if error is not None:
             labels[sc.ERROR_TYPE] = _error_type(error)
         if span is not None:
-            span.set_attributes(_content_attributes(telemetry, arguments, handle.result))
+            span.set_attributes(_content_attributes(telemetry, arguments, handle.result, span))
             if error is not None:
                 span.set_attribute(sc.ERROR_TYPE, _error_type(error))
                 if isinstance(error, Exception):
