@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 _LAYOUT_KEY = re.compile(r"(\d{4}/\d{2}/\d{2}/[0-9a-f]{32}/[0-9a-f]{16}\.json)$")
 
@@ -21,9 +20,12 @@ def layout_key(trace_id: int, span_id: int, now: float | None = None) -> str:
 
 def public_url(url: str) -> str:
     """The URL without credentials, query or fragment: safe to put on a span."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        authority, slash, path = rest.partition("/")
+        rest = authority.rpartition("@")[2] + slash + path
+        url = scheme + separator + rest
+    return url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
 
 
 def split_reference(reference: str) -> tuple[str, str | None, str]:

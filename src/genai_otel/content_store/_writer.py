@@ -154,10 +154,18 @@ class Writer:
 _writers: weakref.WeakSet[Writer] = weakref.WeakSet()
 
 
-def _flush_all_at_exit() -> None:
+def flush_all(timeout: float | None = None) -> bool:
+    """Write what every content store has queued, each within its flush time limit (or ``timeout``
+    seconds); True if everything was written or failed, False if something is still pending."""
+    done = True
     for writer in list(_writers):
         with contextlib.suppress(Exception):
-            writer.flush(writer.flush_timeout)
+            done = writer.flush(writer.flush_timeout if timeout is None else timeout) and done
+    return done
+
+
+def _flush_all_at_exit() -> None:
+    flush_all()
 
 
 def _reset_all_in_child() -> None:
