@@ -359,9 +359,9 @@ _WORDS = st.text(alphabet="abcdefghij klmnop", max_size=30)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(before=_WORDS, email=_EMAIL, card=_CARD, after=_WORDS, raw=st.booleans())
+@given(before=_WORDS, email=_EMAIL, card=_CARD, after=_WORDS, raw=st.booleans(), encrypted=st.booleans())
 def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
-    telemetry, llm_server, tmp_path_factory, before, email, card, after, raw
+    telemetry, llm_server, tmp_path_factory, before, email, card, after, raw, encrypted
 ):
     import openai
 
@@ -374,8 +374,8 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
         **telemetry.providers(),
         capture_message_content="SPAN_AND_EVENT",
         content_store=root.as_uri(),
-        content_store_raw=raw,
-        content_store_key=KEY_A,
+        content_store_raw=raw,  # refused (storing redacted) unless encrypted
+        content_store_key=KEY_A if encrypted else None,
     )
     client = openai.OpenAI(
         base_url=llm_server.openai_base_url, api_key="sk-test-not-a-real-key-000", max_retries=0
@@ -395,12 +395,14 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
     (stored,) = stored_objects(root)
     from genai_otel.content_store import _crypto
 
-    envelope = json.loads(stored.read_bytes())
-    layout = "/".join(stored.parts[-5:])
-    plaintext = _crypto.open_envelope(envelope, _crypto.parse_keys(KEY_A), layout).decode()
-    assert (email in plaintext) is raw
-    assert (card in plaintext) is raw
-    assert email not in stored.read_text()
+    at_rest = stored.read_text()
+    plaintext = at_rest
+    if encrypted:
+        layout = "/".join(stored.parts[-5:])
+        plaintext = _crypto.open_envelope(json.loads(at_rest), _crypto.parse_keys(KEY_A), layout).decode()
+    assert (email in plaintext) is (raw and encrypted)
+    assert (card in plaintext) is (raw and encrypted)
+    assert email not in at_rest and card not in at_rest
 
 
 # --- configuration problems: one warning, capture as without a store ---------------------------------------
@@ -799,3 +801,22 @@ def test_purge_refuses_an_unclear_age(tmp_path, age):
 def test_get_refuses_what_is_not_a_reference():
     result = content_get("https://example.invalid/whatever")
     assert result.returncode == 1 and "not a genai-otel content reference" in result.stderr
+
+
+def test_flush_on_uninstrument_is_bounded_by_the_time_limit(telemetry, openai_client, blocking_store):
+    from genai_otel.openai import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        **telemetry.providers(),
+        capture_message_content="SPAN_ONLY",
+        content_store=blocking_store,
+        content_store_flush_timeout_ms=50,
+    )
+    store = instrumentor._content_store
+    chat(openai_client)
+    instrumentor.uninstrument()  # returns although the store never finishes the write
+    assert store.writer.pending() == 1
+    assert content_store.flush(0.01) is False
+    BlockingFileSystem.gate.set()
+    assert content_store.flush(30) is True and store.writer.pending() == 0

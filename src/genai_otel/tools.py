@@ -97,7 +97,8 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span
             recorder.policy,
         )
         inline = {k: _json(v) for k, v in kept.items()} if recorder.settings.mode.on_spans else {}
-        return {**status, sc.GENAI_OTEL_CONTENT_CAPTURED: True, **inline, **stored}
+        captured = bool(inline) or sc.GENAI_OTEL_CONTENT_DROPPED_REASON not in stored
+        return {**status, **inline, **stored, sc.GENAI_OTEL_CONTENT_CAPTURED: captured}
     if not recorder.settings.mode.on_spans:
         return {**status, sc.GENAI_OTEL_CONTENT_CAPTURED: False}
     attributes = {key: _json(value) for key, value in cleaned.items()}

@@ -113,13 +113,14 @@ class ContentStore:
                     int.from_bytes(os.urandom(16), "big"),
                     int.from_bytes(os.urandom(8), "big"),
                 )
-            key = layout_key(trace_id, span_id)
+            now = time.time()
+            key = layout_key(trace_id, span_id, now)
             stored = raw() if self.raw and raw is not None else structured
             document = {
                 "genai_otel.content": FORMAT_VERSION,
                 "trace_id": f"{trace_id:032x}",
                 "span_id": f"{span_id:016x}",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
                 "redacted": stored is structured,
                 "redaction_policy": policy.name,
                 "redaction_policy_version": policy.version,

@@ -155,12 +155,16 @@ _writers: weakref.WeakSet[Writer] = weakref.WeakSet()
 
 
 def flush_all(timeout: float | None = None) -> bool:
-    """Write what every content store has queued, each within its flush time limit (or ``timeout``
-    seconds); True if everything was written or failed, False if something is still pending."""
+    """Wait for what every content store has queued, within the longest of their flush time limits
+    (or ``timeout`` seconds); True if everything was written (or failed), False if some is still pending."""
+    writers = list(_writers)
+    if timeout is None:
+        timeout = max((writer.flush_timeout for writer in writers), default=0.0)
+    deadline = time.monotonic() + timeout  # one limit for all: stores flush side by side in effect
     done = True
-    for writer in list(_writers):
+    for writer in writers:
         with contextlib.suppress(Exception):
-            done = writer.flush(writer.flush_timeout if timeout is None else timeout) and done
+            done = writer.flush(max(deadline - time.monotonic(), 0.0)) and done
     return done
 
 
