@@ -820,3 +820,39 @@ def test_flush_on_uninstrument_is_bounded_by_the_time_limit(telemetry, openai_cl
     assert content_store.flush(0.01) is False
     BlockingFileSystem.gate.set()
     assert content_store.flush(30) is True and store.writer.pending() == 0
+
+
+@pytest.mark.parametrize("mode", ["SPAN_ONLY", "EVENT_ONLY"])
+def test_tool_content_is_stored_in_every_capture_mode(instrument_openai, store_url, mode):
+    telemetry = instrument_openai()
+    configure_product(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        capture_message_content=mode,
+        content_store=store_url,
+    )
+    try:
+        with genai_otel.tool_call("lookup", arguments={"q": "jane.doe@example.org"}) as call:
+            call.set_result("found")
+        assert content_store.flush(30)
+    finally:
+        configure_product()
+    attributes = telemetry.span().attributes
+    assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS_REF]) == {"q": "[EMAIL]"}
+    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_RESULT_REF]) == "found"
+
+
+def test_get_names_a_missing_object(store_url, tmp_path):
+    (tmp_path / "store").mkdir()
+    reference = f"{store_url}/2026/12/01/{'a' * 32}/{'b' * 16}.json#gen_ai.input.messages"
+    result = content_get(reference)
+    assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+def test_store_url_on_spans_has_no_credentials():
+    from genai_otel.content_store._layout import public_url
+
+    assert public_url("s3://AKIA123:secret@bucket/prefix/?versionId=1#x") == "s3://bucket/prefix"
+    assert public_url("https://user:pw@host:8443/dav/store/") == "https://host:8443/dav/store"
+    assert public_url("file:///var/lib/genai") == "file:///var/lib/genai"

@@ -84,7 +84,7 @@ class Writer:
 
     # --- the writer thread ------------------------------------------------------------------------------
     def _run(self) -> None:
-        # The store's own HTTP traffic is not the application's: keep it out of traces.
+        # Writes are not the application's work: instrumentations that honour suppression skip them.
         otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
         while True:
             with self._condition:
