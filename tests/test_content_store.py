@@ -212,11 +212,11 @@ def test_tool_arguments_and_results_go_to_the_store(instrument_openai, store_url
         configure_product()
     attributes = telemetry.span().attributes
     assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in attributes and sc.GEN_AI_TOOL_CALL_RESULT not in attributes
-    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS_REF]) == {
+    assert resolve(attributes[sc.GENAI_OTEL_TOOL_CALL_ARGUMENTS_REF]) == {
         "parcel_id": "48213",
         "email": "[EMAIL]",
     }
-    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_RESULT_REF]) == {
+    assert resolve(attributes[sc.GENAI_OTEL_TOOL_CALL_RESULT_REF]) == {
         "status": "in transit",
         "notify": "[EMAIL]",
     }
@@ -839,8 +839,8 @@ def test_tool_content_is_stored_in_every_capture_mode(instrument_openai, store_u
         configure_product()
     attributes = telemetry.span().attributes
     assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
-    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS_REF]) == {"q": "[EMAIL]"}
-    assert resolve(attributes[sc.GEN_AI_TOOL_CALL_RESULT_REF]) == "found"
+    assert resolve(attributes[sc.GENAI_OTEL_TOOL_CALL_ARGUMENTS_REF]) == {"q": "[EMAIL]"}
+    assert resolve(attributes[sc.GENAI_OTEL_TOOL_CALL_RESULT_REF]) == "found"
 
 
 def test_get_names_a_missing_object(store_url, tmp_path):
