@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from opentelemetry import metrics
@@ -17,6 +18,7 @@ from genai_otel.content_store import _crypto
 from genai_otel.content_store._layout import layout_key, public_url
 from genai_otel.content_store._settings import StoreSettings
 from genai_otel.content_store._writer import Writer
+from genai_otel.redaction import scrub_secrets
 from genai_otel.version import __version__
 
 FORMAT_VERSION = 1
@@ -168,7 +170,7 @@ class ContentStore:
         return self.writer.flush(self.settings.flush_timeout_ms / 1000 if timeout is None else timeout)
 
 
-_stores: dict[StoreSettings, ContentStore] = {}
+_stores: dict[tuple[StoreSettings, Any], ContentStore] = {}
 _stores_lock = threading.Lock()
 
 
@@ -177,15 +179,16 @@ def open_store(settings: StoreSettings | None, meter_provider: Any = None) -> Co
     if settings is None:
         return None
     try:
-        hash(settings)
+        hash((settings, meter_provider))
     except TypeError:  # unhashable storage options: a store of its own
         return _open(settings, meter_provider)
+    key = (settings, meter_provider)  # the drop counter belongs to the caller's meter provider
     with _stores_lock:
-        store = _stores.get(settings)
+        store = _stores.get(key)
         if store is None:
             store = _open(settings, meter_provider)
             if store is not None:
-                _stores[settings] = store
+                _stores[key] = store
         return store
 
 
@@ -221,11 +224,15 @@ def _open(settings: StoreSettings, meter_provider: Any) -> ContentStore | None:
     try:
         _, root = make_filesystem()
     except ImportError as exc:
-        _fallback(source, f"{source}={public_url(url)!r} needs a package that is not installed ({exc})")
+        _fallback(
+            source,
+            f"{source}={public_url(url)!r} needs a package that is not installed ({scrub_secrets(str(exc))})",
+        )
         return None
     except Exception as exc:
         _fallback(
-            source, f"{source}={public_url(url)!r} is not a usable fsspec URL ({type(exc).__name__}: {exc})"
+            source,
+            f"{source}={public_url(url)!r} is not a usable fsspec URL ({type(exc).__name__}: {scrub_secrets(str(exc))})",
         )
         return None
     if not root.strip("/"):
@@ -254,15 +261,16 @@ def _open(settings: StoreSettings, meter_provider: Any) -> ContentStore | None:
             f"{settings.raw_source}=true refused: raw content is stored only encrypted (set "
             f"{settings.key_source}); storing redacted content",
         )
-        from dataclasses import replace
-
         settings_used = replace(settings, raw=False)
     else:
         settings_used = settings
     try:
         store = ContentStore(settings_used, make_filesystem, keys, meter_provider)
     except Exception as exc:
-        _fallback(source, f"{source}={public_url(url)!r} could not be opened ({type(exc).__name__}: {exc})")
+        _fallback(
+            source,
+            f"{source}={public_url(url)!r} could not be opened ({type(exc).__name__}: {scrub_secrets(str(exc))})",
+        )
         return None
     return store
 

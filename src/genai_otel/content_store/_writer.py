@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 
+from genai_otel.redaction import scrub_secrets
+
 logger = logging.getLogger("genai_otel")
 
 _IDLE_SECONDS = 5.0
@@ -123,7 +125,7 @@ class Writer:
                     "is unavailable (counted in genai_otel.content.store.dropped; reported once)",
                     self._name,
                     type(exc).__name__,
-                    str(exc)[:200],
+                    scrub_secrets(str(exc))[:200],
                 )
             else:
                 logger.debug("genai-otel: content store %s write failed", self._name, exc_info=True)
