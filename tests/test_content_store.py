@@ -579,20 +579,20 @@ def test_memory_bound_drops_documents_over_it(instrument_openai, openai_client, 
     assert content_store.flush(30) and stored_objects(tmp_path) == []
 
 
-def test_writer_recreated_after_fork(instrument_openai, openai_client, llm_server, store_url, telemetry):
+def _call_in_a_forked_child(telemetry, llm_server) -> str:
+    """Fork, make one call in the child with a new client (connections are not shared across fork) and
+    the inherited instrumentation; the child's span's input reference."""
     import openai
 
-    instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)
-    chat(openai_client)  # the parent's writer thread is running when it forks
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: a new client (connections are not shared across fork), the same instrumentation
+    if pid == 0:
         try:
             client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-x", max_retries=0)
             client.chat.completions.create(model="gpt-test", messages=QUESTION)
-            content_store.flush(30)
-            reference = telemetry.spans()[-1].attributes[sc.GEN_AI_INPUT_MESSAGES_REF]
-            os.write(write_end, reference.encode())
+            if content_store.flush(30):
+                reference = telemetry.spans()[-1].attributes[sc.GEN_AI_INPUT_MESSAGES_REF]
+                os.write(write_end, reference.encode())
         finally:
             os._exit(0)
     os.close(write_end)
@@ -603,8 +603,30 @@ def test_writer_recreated_after_fork(instrument_openai, openai_client, llm_serve
         os.kill(pid, 9)
     os.waitpid(pid, 0)
     assert child_reference, "the child wrote no reference"
-    assert resolve(child_reference) == REDACTED_QUESTION
+    return child_reference
+
+
+def test_writer_recreated_after_fork(instrument_openai, openai_client, llm_server, store_url, telemetry):
+    instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)
+    chat(openai_client)  # the parent's writer thread is running when it forks
+    assert resolve(_call_in_a_forked_child(telemetry, llm_server)) == REDACTED_QUESTION
     chat(openai_client)  # the parent's writer still works
+    assert content_store.flush(30)
+    for span in telemetry.spans():
+        assert resolve(span.attributes[sc.GEN_AI_INPUT_MESSAGES_REF]) == REDACTED_QUESTION
+
+
+def test_s3_client_recreated_after_fork(instrument_openai, openai_client, llm_server, telemetry, s3):
+    _, options, _, bucket = s3
+    instrument_openai(
+        capture_message_content="SPAN_ONLY",
+        content_store=f"s3://{bucket}/genai",
+        content_store_options=options,
+    )
+    chat(openai_client)
+    assert content_store.flush(30)  # the parent's s3fs client has connected when it forks
+    assert resolve(_call_in_a_forked_child(telemetry, llm_server)) == REDACTED_QUESTION
+    chat(openai_client)
     assert content_store.flush(30)
     for span in telemetry.spans():
         assert resolve(span.attributes[sc.GEN_AI_INPUT_MESSAGES_REF]) == REDACTED_QUESTION

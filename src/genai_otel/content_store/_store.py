@@ -81,7 +81,6 @@ class ContentStore:
             description="Call content documents the content store could not take or write.",
         )
         self._drop_attributes = {sc.GENAI_OTEL_CONTENT_DROPPED_REASON: sc.CONTENT_DROPPED_STORE_UNAVAILABLE}
-        self._filesystem_lock = threading.Lock()
         self.writer = Writer(
             self.url,
             self._write,
@@ -149,16 +148,14 @@ class ContentStore:
     def _write(self, key: str, data: bytes) -> None:
         if self._key is not None:
             data = _crypto.seal(self._key, data, key)
-        with self._filesystem_lock:
-            filesystem = self._filesystem
+        filesystem = self._filesystem
+        if filesystem is None:  # the first write in a forked child: a client of its own
+            filesystem = self._filesystem = self._make_filesystem(fresh=True)[0]
         filesystem.pipe_file(f"{self._root}/{key}", data)
 
     def _reset_filesystem(self) -> None:
-        self._filesystem_lock = threading.Lock()
-        try:
-            self._filesystem = self._make_filesystem(fresh=True)[0]
-        except Exception:
-            report_internal_error("recreating the content store client after fork()")
+        # Inside the fork handler only drop the parent's client; the writer builds a new one when needed.
+        self._filesystem = None
 
     def _count_drops(self, count: int) -> None:
         try:
