@@ -641,23 +641,43 @@ def test_queue_flushed_at_exit(tmp_path):
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor, ConsoleSpanExporter
         from genai_otel.openai import OpenAIInstrumentor
         from genai_otel.testing.fake_server import FakeLLMServer
+        import time, fsspec
+        from fsspec.implementations.local import LocalFileSystem
+
+        class SlowFileSystem(LocalFileSystem):  # each write takes a while: most are queued at exit
+            protocol = ("slowfile",)
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, auto_mkdir=True, **kwargs)
+            @classmethod
+            def _strip_protocol(cls, path):
+                return super()._strip_protocol(str(path).removeprefix("slowfile://"))
+            def unstrip_protocol(self, name):
+                return "slowfile://" + name
+            def pipe_file(self, path, value, *args, **kwargs):
+                time.sleep(0.05)
+                super().pipe_file(path, value, *args, **kwargs)
+
+        fsspec.register_implementation("slowfile", SlowFileSystem)
         server = FakeLLMServer().start()
         OpenAIInstrumentor().instrument(
-            tracer_provider=TracerProvider(), capture_message_content="SPAN_ONLY", content_store=sys.argv[1]
+            tracer_provider=TracerProvider(),
+            capture_message_content="SPAN_ONLY",
+            content_store="slowfile://" + sys.argv[1],
+            content_store_flush_timeout_ms=60000,
         )
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-x", max_retries=0)
-        for _ in range(20):
+        for _ in range(10):
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         """  # no uninstrument, no flush: the interpreter's exit does it
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, (tmp_path / "store").as_uri()],
+        [sys.executable, "-c", script, str(tmp_path / "store")],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert len(stored_objects(tmp_path)) == 20
+    assert len(stored_objects(tmp_path)) == 10
 
 
 # --- the S3 protocol: moto's server on loopback ----------------------------------------------------------------
