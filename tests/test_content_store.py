@@ -898,3 +898,18 @@ def test_store_url_on_spans_has_no_credentials():
     assert public_url("s3://AKIA123:secret@bucket/prefix/?versionId=1#x") == "s3://bucket/prefix"
     assert public_url("https://user:pw@host:8443/dav/store/") == "https://host:8443/dav/store"
     assert public_url("file:///var/lib/genai") == "file:///var/lib/genai"
+
+
+def test_inline_content_survives_a_drop(instrument_openai, openai_client, store_url):
+    telemetry = instrument_openai(
+        capture_message_content="SPAN_ONLY",
+        content_store=store_url,
+        content_store_inline=True,
+        content_store_queue_bytes=64,
+    )
+    chat(openai_client)
+    attributes = telemetry.span().attributes
+    assert attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "store_unavailable"
+    assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
+    assert sc.GEN_AI_INPUT_MESSAGES_REF not in attributes
