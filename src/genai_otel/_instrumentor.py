@@ -66,6 +66,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             preview_chars=settings.preview_chars,
             active_requests=settings.active_requests,
         )
+        self._content_store = recorder.content.store
         for patch in self._patches(recorder, settings):
             self._apply(patch)
 
@@ -90,3 +91,10 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         while self._applied:
             owner, attribute, original = self._applied.pop()
             setattr(owner, attribute, original)
+        store = getattr(self, "_content_store", None)
+        if store is not None:  # what the instrumented calls queued is written (within the time limit)
+            self._content_store = None
+            try:
+                store.flush()
+            except Exception:
+                report_internal_error("flushing the content store")

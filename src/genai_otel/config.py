@@ -17,6 +17,7 @@ from typing import Any
 
 from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
+from genai_otel.content_store import StoreSettings
 from genai_otel.cost import RateCard, load_rate_card
 from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
@@ -34,6 +35,23 @@ REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
 PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
 ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
+CONTENT_STORE_ENV = "GENAI_OTEL_CONTENT_STORE"
+CONTENT_STORE_KEY_ENV = "GENAI_OTEL_CONTENT_STORE_KEY"
+CONTENT_STORE_RAW_ENV = "GENAI_OTEL_CONTENT_STORE_RAW"
+CONTENT_STORE_INLINE_ENV = "GENAI_OTEL_CONTENT_STORE_INLINE"
+CONTENT_STORE_QUEUE_SIZE_ENV = "GENAI_OTEL_CONTENT_STORE_QUEUE_SIZE"
+CONTENT_STORE_QUEUE_BYTES_ENV = "GENAI_OTEL_CONTENT_STORE_QUEUE_BYTES"
+CONTENT_STORE_FLUSH_TIMEOUT_ENV = "GENAI_OTEL_CONTENT_STORE_FLUSH_TIMEOUT_MS"
+STORE_ARGUMENTS = (
+    "content_store",
+    "content_store_options",
+    "content_store_key",
+    "content_store_raw",
+    "content_store_inline",
+    "content_store_queue_size",
+    "content_store_queue_bytes",
+    "content_store_flush_timeout_ms",
+)
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -158,6 +176,7 @@ def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
     hash_key = key_value.encode() if isinstance(key_value, str) and key_value else key_value or None
     # Built in every mode: exception messages are content, and pass this gate even with capture off.
     policy = _load_policy(kwargs)
+    store = _load_store_settings(kwargs) if mode is not CaptureMode.NO_CONTENT else None
     length_value, length_source = _setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV)
     binary_value, binary_source = _setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV)
     return ContentSettings(
@@ -167,6 +186,39 @@ def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
         hash_inputs=read_bool(hash_value, hash_source, True),
         hash_key=hash_key if isinstance(hash_key, bytes) else None,
         policy=policy,
+        store=store,
+    )
+
+
+def _load_store_settings(kwargs: Mapping[str, Any]) -> StoreSettings | None:
+    url, url_source = _setting(kwargs, "content_store", CONTENT_STORE_ENV)
+    if url is None or str(url).strip() == "":
+        return None
+    keys, key_source = _setting(kwargs, "content_store_key", CONTENT_STORE_KEY_ENV)
+    raw, raw_source = _setting(kwargs, "content_store_raw", CONTENT_STORE_RAW_ENV)
+    inline, inline_source = _setting(kwargs, "content_store_inline", CONTENT_STORE_INLINE_ENV)
+    size, size_source = _setting(kwargs, "content_store_queue_size", CONTENT_STORE_QUEUE_SIZE_ENV)
+    memory, memory_source = _setting(kwargs, "content_store_queue_bytes", CONTENT_STORE_QUEUE_BYTES_ENV)
+    flush, flush_source = _setting(kwargs, "content_store_flush_timeout_ms", CONTENT_STORE_FLUSH_TIMEOUT_ENV)
+    options = kwargs.get("content_store_options") or {}
+    if not isinstance(options, Mapping):
+        warn_setting_once(
+            "content_store_options", "instrument(content_store_options=...) is not a mapping; ignored"
+        )
+        options = {}
+    defaults = StoreSettings(url="")
+    return StoreSettings(
+        url=str(url),
+        options=tuple(sorted((str(k), v) for k, v in options.items())),
+        keys=str(keys) if keys else None,
+        raw=read_bool(raw, raw_source, False),
+        inline=read_bool(inline, inline_source, False),
+        queue_size=read_positive_int(size, size_source, defaults.queue_size),
+        queue_bytes=read_positive_int(memory, memory_source, defaults.queue_bytes),
+        flush_timeout_ms=read_positive_int(flush, flush_source, defaults.flush_timeout_ms),
+        url_source=url_source,
+        key_source=key_source,
+        raw_source=raw_source,
     )
 
 

@@ -35,7 +35,7 @@ from genai_otel import semconv as sc
 from genai_otel._encoding import encodable_text
 from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
-from genai_otel.config import load_content_settings, read_bool, read_positive_int
+from genai_otel.config import STORE_ARGUMENTS, load_content_settings, read_bool, read_positive_int
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.version import __version__
 
@@ -158,7 +158,7 @@ class _Telemetry:
             unit=sc.UNIT_LOOKUPS,
             description="Lookups in the application's own cache in front of the model, by cache and result.",
         )
-        self.content = ContentRecorder(settings.content, None)
+        self.content = ContentRecorder(settings.content, None, settings.meter_provider)
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
@@ -210,6 +210,7 @@ _CONTENT_ARGUMENTS = frozenset(
         "redact_disable",
         "redactor",
         "redaction_timeout_ms",
+        *STORE_ARGUMENTS,
     }
 )
 
