@@ -325,13 +325,14 @@ def test_collector_scrub_stage_and_rotel_processor_agree() -> None:
         assert tuple(found["masks"]) == processor.MASKS, group["context"]
         if group["context"] == "log":
             assert tuple(found["body_masks"]) == processor.MASKS
-    # The five content attributes of semconv v1.41.1 are all removed.
+    # The five content attributes of semconv v1.41.1, and evaluation explanations, are all removed.
     assert {
         sc.GEN_AI_INPUT_MESSAGES,
         sc.GEN_AI_OUTPUT_MESSAGES,
         sc.GEN_AI_SYSTEM_INSTRUCTIONS,
         sc.GEN_AI_TOOL_CALL_ARGUMENTS,
         sc.GEN_AI_TOOL_CALL_RESULT,
+        sc.GEN_AI_EVALUATION_EXPLANATION,
     } <= set(processor.CONTENT_KEYS)
 
 
