@@ -384,3 +384,27 @@ def test_cli_progress_bar_on_a_terminal(tmp_path, llm_server, cases_file) -> Non
     os.close(controller)
     text = output.decode()
     assert "\rci [" in text and "] 4/4" in text
+
+
+def test_a_judges_own_llm_calls_are_not_taken_for_the_judged_call(app) -> None:
+    def llm_judge(case, output):
+        verdict = evaluation_app._ask(f"Is this grounded? {output}")  # an LLM call while scoring
+        return Score(1.0 if verdict else 0.0, "pass")
+
+    genai_otel.evaluation.run(CASES[:1], evaluation_app.answer, [llm_judge], name="n")
+    chats = [s for s in app.spans() if s.attributes.get(sc.GEN_AI_OPERATION_NAME) == "chat"]
+    answer_call = next(s for s in chats if "app.prompt.template_id" in s.attributes)
+    (event,) = _events(app)
+    assert len(chats) == 2
+    assert event.span_id == answer_call.context.span_id
+
+
+def test_a_target_without_llm_calls_records_in_the_case_span(app) -> None:
+    summary = genai_otel.evaluation.run(
+        CASES[:1], lambda question: "arrive within two days", [evaluation_app.mentions_expected], name="n"
+    )
+    assert summary.scorers["mentions_expected"].mean == 1.0
+    (case_span,) = [s for s in app.spans() if s.name == "evaluation n"]
+    (event,) = _events(app)
+    assert event.span_id == case_span.context.span_id
+    assert event.attributes[CASE] == "P-201" and sc.GEN_AI_REQUEST_MODEL not in event.attributes
