@@ -334,3 +334,21 @@ def test_the_map_holds_no_spans(evaluations, openai_client) -> None:
     del span
     gc.collect()
     assert reference() is None
+
+
+@pytest.mark.parametrize(("value", "capacity", "warned"), [("2", 2, False), ("zero", 1024, True)])
+def test_recent_calls_capacity_from_the_environment(value, capacity, warned) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from genai_otel import _recent_calls; print(_recent_calls._capacity)"],
+        env={**os.environ, _recent_calls.CAPACITY_ENV: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(capacity)
+    assert (f"{_recent_calls.CAPACITY_ENV}='zero' is not a positive integer" in done.stderr) is warned
