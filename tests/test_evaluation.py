@@ -70,6 +70,7 @@ def test_event_in_the_judged_calls_trace_with_its_model_provider_and_product(
     }
     assert event.severity_number.name == "INFO"
     assert event.body is None
+    assert event.timestamp and event.timestamp >= chat.end_time  # when the judge recorded it
 
 
 def test_metrics_by_name_label_template_evidence_and_model(evaluations, openai_client) -> None:

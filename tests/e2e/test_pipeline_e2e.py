@@ -539,8 +539,9 @@ def test_evaluation_event_over_otlp_through_the_scrub_processor(e2e_dir: Any, e2
     assert PLANTED["content"] not in after and PLANTED["email"] not in after
     assert "gen_ai.evaluation.explanation" not in after
     (chat,) = spans.get_finished_spans()
-    assert f"Trace ID: {chat.context.trace_id:032x}" in after
-    assert f"Span ID: {chat.context.span_id:016x}" in after
+    assert re.search(rf"Trace ID\s*: {chat.context.trace_id:032x}\b", after), after
+    assert re.search(rf"Span ID\s*: {chat.context.span_id:016x}\b", after), after
+    assert not re.search(r"\bTimestamp: 0\b", after), "the event has no timestamp"
 
 
 def test_rotel_scrub_processor_on_log_records(e2e_dir: Any) -> None:

@@ -10,6 +10,7 @@ import numbers
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -290,6 +291,7 @@ def _emit(instruments: _Instruments, attributes: dict[str, Any], context: Any) -
     if enabled is not None and not enabled(event_name=sc.EVENT_EVALUATION_RESULT):
         return
     logger.emit(
+        timestamp=time.time_ns(),  # when the result was recorded (the judged call may be long over)
         event_name=sc.EVENT_EVALUATION_RESULT,
         attributes=attributes,
         context=context,
