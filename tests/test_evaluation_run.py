@@ -99,7 +99,10 @@ def test_a_scorer_that_raises_is_an_evaluator_error_not_a_zero(app) -> None:
     assert scored == {"mentions_expected"}
 
 
-@pytest.mark.parametrize("returned", [None, "0.9", float("nan"), Score(), Score(value="high")])
+@pytest.mark.parametrize(
+    "returned",
+    [None, "0.9", float("nan"), Score(), Score(value="high"), Score(1.0, label=1), {"grade": "A"}, {}],
+)
 def test_a_scorer_returning_no_score_is_an_evaluator_error(app, returned) -> None:
     def odd(case, output):
         return returned
@@ -120,6 +123,14 @@ def test_a_failing_target_fails_the_case_and_its_secret_is_scrubbed(app) -> None
     assert _events(app) == []
     case_spans = [s for s in app.spans() if s.name == "evaluation n"]
     assert all(s.attributes[sc.ERROR_TYPE] == "ConnectionError" for s in case_spans)
+
+
+def test_a_scorer_may_return_a_mapping(app) -> None:
+    def graded(case, output):
+        return {"score": 0.5, "label": "fail", "explanation": "half"}
+
+    summary = genai_otel.evaluation.run(CASES[:2], evaluation_app.answer, [graded], name="n")
+    assert summary.scorers["graded"] == ScorerSummary(count=2, mean=0.5, pass_rate=0.0, errors=0)
 
 
 def test_async_target_and_scorer_and_mapping_of_scorers(app) -> None:

@@ -136,6 +136,13 @@ def _as_score(result: Any) -> Score:
         score = result
     elif isinstance(result, bool):
         score = Score(1.0 if result else 0.0, PASS_LABEL if result else "fail")
+    elif isinstance(result, Mapping):
+        unknown = set(result) - {"score", "value", "label", "explanation"}
+        if unknown:
+            raise InvalidScore(f"a scorer returned a mapping with unknown keys {sorted(unknown)}")
+        score = Score(
+            result.get("score", result.get("value")), result.get("label"), result.get("explanation")
+        )
     elif as_number(result) is not None:
         score = Score(as_number(result))
     else:
@@ -146,11 +153,13 @@ def _as_score(result: Any) -> Score:
             raise InvalidScore(f"score value is a {type(score.value).__name__}")
         if not math.isfinite(value):
             raise InvalidScore(f"score value {value} is not finite")
-        if score.label is not None and not isinstance(score.label, str):
-            raise InvalidScore(f"score label is a {type(score.label).__name__}")
         score = Score(value, score.label, score.explanation)
     elif score.label is None:
         raise InvalidScore("a Score with neither value nor label")
+    if score.label is not None and not isinstance(score.label, str):
+        raise InvalidScore(f"score label is a {type(score.label).__name__}")
+    if score.explanation is not None and not isinstance(score.explanation, str):
+        raise InvalidScore(f"score explanation is a {type(score.explanation).__name__}")
     return score
 
 
