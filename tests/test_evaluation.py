@@ -225,8 +225,18 @@ def test_a_judge_that_is_wrong_every_time_does_not_flood_the_log(evaluations, ca
         for _ in range(50):
             genai_otel.record_evaluation("g", score=math.nan)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == _record._WARNINGS_PER_PROBLEM
-    assert "further ones at DEBUG" in warnings[-1].getMessage()
+    assert len(warnings) == _record._WARNINGS_PER_MINUTE
+    assert "more this minute at DEBUG" in warnings[-1].getMessage()
+    assert (
+        len([r for r in caplog.records if r.levelno == logging.DEBUG and "dropped" in r.getMessage()]) == 30
+    )
+    # A minute later the budget is back.
+    for window in _record._warned.values():
+        window[0] -= 60
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        genai_otel.record_evaluation("g", score=math.nan)
+    assert len(caplog.records) == 1
 
 
 def test_an_internal_fault_is_reported_never_raised(evaluations, monkeypatch, caplog) -> None:

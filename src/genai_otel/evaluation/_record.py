@@ -29,18 +29,22 @@ BUCKETS_ENV = "GENAI_OTEL_EVALUATION_SCORE_BUCKETS"
 _logger = logging.getLogger("genai_otel")
 
 # A judge that returns a bad value does so on every call: each dropped result is one warning, up to this
-# many per kind of problem, then DEBUG.
-_WARNINGS_PER_PROBLEM = 10
-_warned: dict[str, int] = {}
+# many a minute per kind of problem; the rest of that minute's go to DEBUG.
+_WARNINGS_PER_MINUTE = 20
+_warned: dict[str, list[float]] = {}  # problem -> [start of its current minute, warnings in it]
 _warned_lock = threading.Lock()
 
 
 def _drop(problem: str, message: str) -> None:
+    now = time.monotonic()
     with _warned_lock:
-        count = _warned.get(problem, 0)
-        _warned[problem] = count + 1
-    if count < _WARNINGS_PER_PROBLEM:
-        suffix = " (further ones at DEBUG)" if count == _WARNINGS_PER_PROBLEM - 1 else ""
+        window = _warned.get(problem)
+        if window is None or now - window[0] >= 60:
+            window = _warned[problem] = [now, 0]
+        window[1] += 1
+        count = window[1]
+    if count <= _WARNINGS_PER_MINUTE:
+        suffix = " (more this minute at DEBUG)" if count == _WARNINGS_PER_MINUTE else ""
         _logger.warning("genai-otel: evaluation result dropped: %s%s", message, suffix)
     else:
         _logger.debug("genai-otel: evaluation result dropped: %s", message)
