@@ -363,3 +363,13 @@ def test_recent_calls_capacity_from_the_environment(value, capacity, warned) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(capacity)
     assert (f"{_recent_calls.CAPACITY_ENV}='zero' is not a positive integer" in done.stderr) is warned
+
+
+def test_a_call_without_a_trace_still_gives_its_model_and_the_event_the_current_context(evaluations) -> None:
+    _recent_calls.remember("resp-untraced", trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT), "m-1", "p-1")
+    tracer = evaluations.tracer_provider.get_tracer("test")
+    with tracer.start_as_current_span("judge") as span:
+        genai_otel.record_evaluation("g", score=1.0, response_id="resp-untraced")
+    (event,) = _events(evaluations)
+    assert event.span_id == span.get_span_context().span_id
+    assert event.attributes[sc.GEN_AI_REQUEST_MODEL] == "m-1"

@@ -236,7 +236,11 @@ def _record(
         call = lookup(response_id)
     if call is not None:
         span_context, model, provider, product = call
-        context = trace.set_span_in_context(NonRecordingSpan(span_context))
+        # A call traced by a no-op tracer has no trace to join: then the current one.
+        if getattr(span_context, "is_valid", False):
+            context = trace.set_span_in_context(NonRecordingSpan(span_context))
+        else:
+            context = otel_context.get_current()
     else:
         model = provider = None
         product = span_attributes()
