@@ -333,6 +333,7 @@ def _json_objects(text: str) -> list[dict]:
         ({"--target": "tests.evaluation_app:TEMPLATE"}, "is not callable"),
         ({"--cases": "/nonexistent/cases.jsonl"}, "cannot be read"),
         ({"--baseline": "/nonexistent/base.json"}, "--baseline '/nonexistent/base.json' cannot be read"),
+        ({"--output": "/nonexistent/dir/s.json"}, "--output '/nonexistent/dir/s.json' cannot be written"),
     ],
 )
 def test_cli_unusable_arguments_exit_2_with_one_clear_line(
@@ -419,3 +420,11 @@ def test_a_target_without_llm_calls_records_in_the_case_span(app) -> None:
     (event,) = _events(app)
     assert event.span_id == case_span.context.span_id
     assert event.attributes[CASE] == "P-201" and sc.GEN_AI_REQUEST_MODEL not in event.attributes
+
+
+def test_cli_a_baseline_that_is_not_a_summary_is_named(tmp_path, llm_server, cases_file) -> None:
+    baseline = tmp_path / "not-a-summary.json"
+    baseline.write_text('{"mean": 1.0}')
+    done = _cli(tmp_path, llm_server, *_run_arguments(cases_file, "answer"), "--baseline", str(baseline))
+    assert done.returncode == 2
+    assert "not a summary written by genai-otel eval" in done.stderr and "Traceback" not in done.stderr
