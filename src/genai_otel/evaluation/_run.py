@@ -3,7 +3,6 @@ and the promotion gate that compares a candidate's summary with a baseline's."""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import math
@@ -123,6 +122,8 @@ def _named_scorers(scorers: Any) -> list[tuple[str, Callable[..., Any]]]:
 def _call(function: Callable[..., Any], *args: Any) -> Any:
     result = function(*args)
     if inspect.isawaitable(result):
+        import asyncio  # only for async targets and scorers: importing genai_otel stays light
+
         return asyncio.run(_await(result))
     return result
 
