@@ -91,6 +91,10 @@ class ProductSettings:
     baggage_keys: tuple[str, ...] = ("template_id", "evidence_version")
     tracer_provider: Any = None
     meter_provider: Any = None
+    # Evaluation results (genai_otel.record_evaluation): the Logs API provider for their events, and the
+    # score histogram's bucket boundaries (None: GENAI_OTEL_EVALUATION_SCORE_BUCKETS, else the default).
+    logger_provider: Any = None
+    evaluation_score_buckets: tuple[float, ...] | None = None
     # Tool calls: what to do when the same tool is called with the same arguments and no progress.
     on_stalled_loop: Callable[[StalledLoop], None] | None = None
     raise_on_stalled_loop: bool = False
@@ -219,9 +223,10 @@ def configure_product(**overrides: Any) -> ProductSettings:
     """Set product settings in code (they win over the environment); returns the settings in force.
 
     ``prefix``, ``max_value_length``, ``max_distinct_values``, ``baggage``, ``baggage_keys``,
-    ``tracer_provider``, ``meter_provider``, ``on_stalled_loop``, ``raise_on_stalled_loop``, and the
-    content-capture arguments of ``instrument()`` (``capture_message_content``, ``redact_patterns``, ...),
-    which govern tool arguments and results."""
+    ``tracer_provider``, ``meter_provider``, ``logger_provider``, ``evaluation_score_buckets``,
+    ``on_stalled_loop``, ``raise_on_stalled_loop``, and the content-capture arguments of ``instrument()``
+    (``capture_message_content``, ``redact_patterns``, ...), which govern tool arguments and results and
+    evaluation explanations."""
     global _telemetry
     with _settings_lock:
         settings = ProductSettings.from_environment()
