@@ -325,18 +325,23 @@ class ContentRecorder:
             raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
         return {key: self._clean(value) for key, value in raw.items()}
 
-    def _clean(self, value: Any) -> Any:
-        """Redact every string (keys included), then cap it. Blob payloads become a size and type."""
+    def _clean(self, value: Any, key: str = "") -> Any:
+        """Redact every string (keys included), then cap it. Blob payloads become a size and type.
+
+        Numbers are judged by their digits, with the key they sit under as their context: a card
+        number sent as a JSON number becomes the string ``"[CARD]"``; other numbers stay numbers."""
         if isinstance(value, str):
             return self._cap(self.policy.redact(value))
         if isinstance(value, Mapping):
             if value.get("type") == "blob" and isinstance(value.get("content"), str):
                 return self._blob(value)
-            return {self.policy.redact(str(k)): self._clean(v) for k, v in value.items()}
+            return {self.policy.redact(str(k)): self._clean(v, str(k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self._clean(item) for item in value]
-        if value is None or isinstance(value, (bool, int, float)):
+            return [self._clean(item, key) for item in value]
+        if value is None or isinstance(value, bool):
             return value
+        if isinstance(value, (int, float)):
+            return self.policy.redact_number(value, key)
         return self._cap(self.policy.redact(str(value)))
 
     def _blob(self, part: Mapping[str, Any]) -> dict[str, Any]:
