@@ -245,6 +245,9 @@ def test_exception_messages_are_scrubbed_even_without_capture(instrument_openai,
         ("card 6011 1111 1111 1117 (Discover)", "card [CARD] (Discover)"),
         ("Amex 3782 822463 10005", "Amex [CARD]"),
         ("server 10.0.0.1.", "server [IP]."),
+        ("clone https://0123456789abcdef0123@github.com/o/r", "clone https://[SECRET]@github.com/o/r"),
+        ('"client_secret": "s3cr3t-value"', '"client_secret": "[SECRET]"'),
+        ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc", "key [SECRET]"),
     ],
 )
 def test_detector_gaps_are_closed(text, expected) -> None:
@@ -268,6 +271,9 @@ def test_detector_gaps_are_closed(text, expected) -> None:
         "max_tokens=100000",
         "api_key=None",
         "Basic information about the product",
+        "build 10.2.0.1",
+        "rev 10.2.0.1",
+        "ssh://deploy@host/repo",  # a user name alone is not a credential
     ],
 )
 def test_look_alikes_stay(text) -> None:
@@ -385,3 +391,28 @@ def test_numbers_in_tool_functions_are_redacted(product) -> None:
         "receipt": 48213,
     }
     assert "4532015112830366" not in product.exported_text()
+
+
+def test_a_custom_redactor_is_given_text_not_numbers(instrument_openai, openai_client) -> None:
+    given: list[object] = []
+
+    def redactor(text: str) -> str:
+        given.append(text)
+        return text
+
+    telemetry = instrument_openai(capture_message_content="SPAN_ONLY", redactor=redactor)
+    arguments = json.dumps({"card_number": CARD_AS_NUMBER, "count": 3})
+    history = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "pay", "arguments": arguments}}
+            ],
+        }
+    ]
+    openai_client.chat.completions.create(model="gpt-test", messages=history)
+    assert telemetry.span().attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+    assert all(isinstance(item, str) for item in given)
+    assert not any(item in ("3", str(CARD_AS_NUMBER), "[CARD]") for item in given)
+    assert str(CARD_AS_NUMBER) not in _captured(telemetry)

@@ -130,7 +130,8 @@ def _phone_ok(text: str) -> bool:
     International (``+`` or ``00`` then a country code): 8 to 15 digits, compact or grouped.
     National: a trunk ``0`` and a 2-5 digit area code (FR, DE, UK, JP, IN, NL, ...) with 9 to 11
     digits, the North American 3-3-4 shape, or an Indian 5-5 mobile number. Groups after the first
-    separator must be split alike (``01 23 45 67 89``, not the date-and-time ``01.12.2026 10``),
+    separator of a national number must be split alike (``01 23 45 67 89``, not the date-and-time
+    ``01.12.2026 10``),
     and only the group after a country code may be a single digit (so ISBNs are not phones)."""
     pieces = _PHONE_SPLIT.split(text)  # [lead, group, separator, group, ..., group, trail]
     lead = pieces[0]
@@ -142,11 +143,10 @@ def _phone_ok(text: str) -> bool:
     separators = pieces[2:-1:2]
     if lead == "(" and not (separators and separators[0].startswith(")")):
         return False
-    if (
-        not _PHONE_SEPARATORS.issuperset(separators)
-        or len(_PLAIN_SEPARATORS.intersection(separators[1:])) > 1
-    ):
+    if not _PHONE_SEPARATORS.issuperset(separators):
         return False
+    if lead != "+" and len(_PLAIN_SEPARATORS.intersection(separators[1:])) > 1:
+        return False  # a + is evidence enough ("+55 11 91234-5678"); national numbers are split alike
     international = lead == "+"
     if not international and groups[0].startswith("00"):
         international = True  # the 00 prefix dialled instead of +
