@@ -416,3 +416,14 @@ def test_a_custom_redactor_is_given_text_not_numbers(instrument_openai, openai_c
     assert all(isinstance(item, str) for item in given)
     assert not any(item in ("3", str(CARD_AS_NUMBER), "[CARD]") for item in given)
     assert str(CARD_AS_NUMBER) not in _captured(telemetry)
+
+
+def test_scrub_secrets_covers_the_new_secret_shapes() -> None:
+    message = (
+        "could not connect to postgres://app:S3cretPw@db:5432/app with "
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY key=AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe"
+    )
+    scrubbed = scrub_secrets(message)
+    for secret in ("S3cretPw", "wJalrXUtnFEMI", "AIzaSyDaGmWKa4JsXZ"):
+        assert secret not in scrubbed
+    assert scrubbed.startswith("could not connect to postgres://[SECRET]@db:5432/app")
