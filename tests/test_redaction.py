@@ -427,3 +427,20 @@ def test_scrub_secrets_covers_the_new_secret_shapes() -> None:
     for secret in ("S3cretPw", "wJalrXUtnFEMI", "AIzaSyDaGmWKa4JsXZ"):
         assert secret not in scrubbed
     assert scrubbed.startswith("could not connect to postgres://[SECRET]@db:5432/app")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 " * 5000,  # one long run of digit groups: judged piece by piece, not as all its sub-runs
+        "1." * 5000,
+        "a'" * 5000 + " @",  # starts of an e-mail local part inside one long word
+        "一" * 10000 + " @",  # an unspaced script: every position could start a local part
+        "用@" + "例" * 10000,  # an unbounded domain label
+        "a://" * 5000 + "@",
+    ],
+)
+def test_hostile_runs_are_redacted_in_linear_time(text) -> None:
+    # Not timed (law 3): a quadratic pattern would take minutes here instead of milliseconds.
+    redacted = RedactionPolicy().redact(text)
+    assert len(redacted) <= len(text) + 10

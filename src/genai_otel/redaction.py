@@ -133,11 +133,15 @@ def _phone_ok(text: str) -> bool:
     separator of a national number must be split alike (``01 23 45 67 89``, not the date-and-time
     ``01.12.2026 10``),
     and only the group after a country code may be a single digit (so ISBNs are not phones)."""
+    if not 8 <= len(text) <= 32:
+        return False
     pieces = _PHONE_SPLIT.split(text)  # [lead, group, separator, group, ..., group, trail]
     lead = pieces[0]
     if pieces[-1] or lead not in ("", "+", "("):
         return False
     groups = pieces[1::2]
+    if list(map(len, groups)).count(1) > 2:
+        return False  # only a country code, the group after it and a (0) trunk prefix are one digit long
     if not text.isascii():
         groups = [_ascii_digits(group) for group in groups]
     separators = pieces[2:-1:2]
@@ -231,20 +235,22 @@ def _context_before(text: str, start: int) -> str:
 
 # E-mail addresses in any script (non-ASCII local parts, IDN and punycode domains). Scripts written
 # without spaces (CJK, kana, hangul, Thai) may touch an address directly ("連絡先はjane@example.orgです"),
-# so they are not part of a local part unless it is written in them alone, with a non-ASCII domain
-# ("用户@例子.广告"). Image names (icon@2x.png) are not addresses.
+# so they are not part of a local part unless it is written in them alone, with a domain that starts
+# with a non-ASCII letter ("用户@例子.广告"). Image names (icon@2x.png) are not addresses.
 _UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _LOCAL_CHAR = f"[^\\W{_UNSPACED}]"
 _TLD = r"\.(?!(?:png|jpe?g|gif|svg|webp|bmp|ico)(?![A-Za-z0-9-]))(?:[A-Za-z]{2,}|xn--[\w-]+|[^\W\d_]{2,})"
 # On ASCII text (most text) the same addresses are found by a pattern of ASCII classes, several times
 # cheaper to test than Unicode word classes.
 _ASCII_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9_.%+-])[A-Za-z0-9_%+-][A-Za-z0-9_.%+'-]*@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*" + _TLD
+    r"(?<![A-Za-z0-9_.%+-])(?<![A-Za-z0-9_.%+-]')[A-Za-z0-9_%+-][A-Za-z0-9_.%+'-]*"
+    r"@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*" + _TLD
 )
 _EMAIL = re.compile(
-    f"(?<!{_LOCAL_CHAR})(?<![.%+-])"
+    f"(?<!{_LOCAL_CHAR})(?<![.%+-])(?<!{_LOCAL_CHAR}')(?<![.%+-]')"
     f"(?:(?:{_LOCAL_CHAR}|[%+-])(?:{_LOCAL_CHAR}|[.%+'-])*@[\\w-]+(?:\\.[\\w-]+)*"
-    f"|[{_UNSPACED}][{_UNSPACED}.]*@(?:[\\w-]+\\.)*[\\w-]*[^\\W\\x00-\\x7f][\\w-]*(?:\\.[\\w-]+)*)"
+    # an unspaced-script local part may start anywhere in a run, so it and its labels are bounded
+    f"|[{_UNSPACED}][{_UNSPACED}.]{{0,63}}@[^\\W\\x00-\\x7f][\\w-]{{0,62}}(?:\\.[\\w-]{{1,63}}){{0,8}})"
     f"{_TLD}"
 )
 
@@ -508,7 +514,9 @@ _BUILTINS: tuple[Detector, ...] = (
     Detector(
         "phone",
         "[PHONE]",
-        re.compile(r"(?<![\d)])\+?(?:\(\d{1,5}\)[ .-]?)?\d[\d ().-]*\d"),
+        # At most 17 digits (15 and a 00 prefix): bounded, so a long run of digit groups is judged
+        # piece by piece rather than as all its sub-runs.
+        re.compile(r"(?<![\d)])\+?(?:\(\d{1,5}\)[ .-]?)?\d(?:[ ().-]{0,2}\d){7,16}"),
         _phone_ok,
         numeric=True,
         min_digits=8,
