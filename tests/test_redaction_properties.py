@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 
 import pytest
@@ -186,7 +187,13 @@ planted = st.one_of(
     emails, international_emails, cards(), amex_cards(), ibans(), ssns, ipv4s, phones, secrets
 )
 separators = st.sampled_from([" ", "\n", ": ", " (", ", "])
-fillers = st.text(string.ascii_letters + " ", max_size=20).map(lambda s: s.strip() or "note")
+# A number right after a version word is a version, not an address (docs/content-capture.md).
+VERSION_WORD_AT_END = re.compile(r"(?i)(?:version|release|build|firmware|\brev|\bver)$")
+fillers = (
+    st.text(string.ascii_letters + " ", max_size=20)
+    .map(lambda s: s.strip() or "note")
+    .filter(lambda s: not VERSION_WORD_AT_END.search(s))
+)
 
 
 def _sentence(filler: str, separator: str, value: str) -> str:

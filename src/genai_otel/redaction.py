@@ -221,7 +221,7 @@ _PHONE_WORDS = re.compile(
 )
 _SSN_WORDS = re.compile(r"(?<![a-z])ssn(?![a-z])|social.?security")
 _VERSION_WORDS = re.compile(
-    r"(?:(?<![a-z])v|version|versi[óo]n|vers[ãa]o|release|build|firmware|(?<![a-z])(?:rev|ver))\W{0,3}$"
+    r"(?:(?<![a-z])v|(?:version|versi[óo]n|vers[ãa]o|release|build|firmware|(?<![a-z])(?:rev|ver))\W{0,3})$"
 )
 
 
