@@ -139,3 +139,22 @@ def test_equal_prompts_hash_equal_across_clients(
     for key in (sc.GENAI_OTEL_INPUT_MESSAGES_HASH, sc.GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH):
         assert via_ollama.attributes[key] == via_openai.attributes[key]
     assert sc.GEN_AI_INPUT_MESSAGES not in via_ollama.attributes
+
+
+def test_numbers_in_tool_call_arguments_are_redacted(capturing, telemetry) -> None:
+    # Ollama hands tool arguments over as a mapping, with JSON numbers as Python ints.
+    history = [
+        {"role": "user", "content": "pay it"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"function": {"name": "pay", "arguments": {"card_number": 4532015112830366, "cents": 1299}}}
+            ],
+        },
+    ]
+    capturing.chat(model="llama3.2", messages=history)
+    (_, call_message) = _json(telemetry.span(), sc.GEN_AI_INPUT_MESSAGES)
+    (call,) = [part for part in call_message["parts"] if part["type"] == "tool_call"]
+    assert call["arguments"] == {"card_number": "[CARD]", "cents": 1299}
+    assert "4532015112830366" not in telemetry.exported_text()

@@ -217,3 +217,231 @@ def test_exception_messages_are_scrubbed_even_without_capture(instrument_openai,
         client.chat.completions.create(model="gpt-test", messages=MESSAGES)
     exported = _captured(telemetry)
     assert "abcdefgh12345678" not in exported and "ZZZZZZZZZZZZZZZZ1234" not in exported
+
+
+# --- recall: the detector gaps of issue 10, and the look-alikes that must stay ---------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail jörg.müller@example.de now", "mail [EMAIL] now"),
+        ("mail info@bücher.de or contact@xn--bcher-kva.de", "mail [EMAIL] or [EMAIL]"),
+        ("mail 用户@例子.广告 please", "mail [EMAIL] please"),
+        ("連絡先はjane@example.orgです", "連絡先は[EMAIL]です"),  # the Japanese around it is kept
+        ("call +14155550199 now", "call [PHONE] now"),
+        ("FR 01 23 45 67 89 / +33 1 23 45 67 89", "FR [PHONE] / [PHONE]"),
+        ("DE 030 1234567 / +49 30 1234567", "DE [PHONE] / [PHONE]"),
+        ("UK 020 7946 0958 / +44 20 7946 0958 / 07700 900123", "UK [PHONE] / [PHONE] / [PHONE]"),
+        ("IN +91 98765 43210", "IN [PHONE]"),
+        ("JP 03-1234-5678 / 090-1234-5678", "JP [PHONE] / [PHONE]"),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key = [SECRET]",
+        ),
+        ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY=[SECRET]"),
+        ("key AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe", "key [SECRET]"),
+        ("postgres://user:pass@host/db", "postgres://[SECRET]@host/db"),
+        ("redis://:pass@cache-1", "redis://[SECRET]@cache-1"),
+        ("mysql://root:hunter2@localhost", "mysql://[SECRET]@localhost"),
+        ("card 6011 1111 1111 1117 (Discover)", "card [CARD] (Discover)"),
+        ("Amex 3782 822463 10005", "Amex [CARD]"),
+        ("server 10.0.0.1.", "server [IP]."),
+        ("clone https://0123456789abcdef0123@github.com/o/r", "clone https://[SECRET]@github.com/o/r"),
+        ('"client_secret": "s3cr3t-value"', '"client_secret": "[SECRET]"'),
+        ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc", "key [SECRET]"),
+    ],
+)
+def test_detector_gaps_are_closed(text, expected) -> None:
+    assert RedactionPolicy().redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.2.3.4",
+        "upgrade to v10.2.0.1",
+        "version 10.2.0.1",
+        "abc::def()",
+        "dead::beef",
+        "ISBN 978-3-16-148410-0",
+        "ISBN 0-306-40615-2",
+        "order 2026-1123-4567",
+        "on 01.12.2026 10:30",
+        "id 1234567812345670",  # Luhn-valid, but no issuer starts so
+        "icon@2x.png",
+        "max_tokens=100000",
+        "api_key=None",
+        "Basic information about the product",
+        "build 10.2.0.1",
+        "rev 10.2.0.1",
+        "ssh://deploy@host/repo",  # a user name alone is not a credential
+    ],
+)
+def test_look_alikes_stay(text) -> None:
+    assert RedactionPolicy().redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 1234567812345670", "card [CARD]"),  # no known issuer, but the text says it is a card
+        ('{"cc_number": "1234-5678-1234-5670"}', '{"cc_number": "[CARD]"}'),
+        ("phone: 4155550134", "phone: [PHONE]"),
+        ("Tel. 0612345678", "Tel. [PHONE]"),
+        ("SSN 123456789", "SSN [SSN]"),
+        # the words belong to the number right after them, not to one further on
+        ("phone +1 415-555-0134, order 4155550135", "phone [PHONE], order 4155550135"),
+    ],
+)
+def test_words_before_a_number_say_what_it_is(text, expected) -> None:
+    assert RedactionPolicy().redact(text) == expected
+
+
+def test_numbers_are_judged_by_their_digits() -> None:
+    policy = RedactionPolicy()
+    assert policy.redact_number(4532015112830366) == "[CARD]"
+    assert policy.redact_number(4532015112830366.0) == "[CARD]"  # a card number kept as a float
+    assert policy.redact_number(1234567812345670) == 1234567812345670
+    assert policy.redact_number(1234567812345670, "card_number") == "[CARD]"
+    assert policy.redact_number(4155550134, "phone") == "[PHONE]"
+    assert policy.redact_number(4155550134, "order_id") == 4155550134
+    assert policy.redact_number(123456789, "ssn") == "[SSN]"
+    assert policy.redact_number(42) == 42
+    assert policy.redact_number(48.8566140) == 48.8566140
+    assert policy.redact_number(10**5000) == 10**5000  # longer than str() prints: no detector reads it
+    assert RedactionPolicy(disabled=["card"]).redact_number(4532015112830366) == 4532015112830366
+    assert RedactionPolicy(patterns={"ORDER": r"^\d{5}$"}).redact_number(48213) == "[ORDER]"
+    with pytest.raises(RedactionFailed):
+        RedactionPolicy(patterns={"BAD": "("}).redact_number(4532015112830366)
+
+
+CARD_AS_NUMBER = 4532015112830366
+
+
+@pytest.mark.parametrize("mode", ["SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT", "NO_CONTENT"])
+def test_numbers_in_tool_call_arguments_are_redacted(instrument_openai, openai_client, mode) -> None:
+    telemetry = instrument_openai(capture_message_content=mode)
+    arguments = json.dumps(
+        {
+            "card_number": CARD_AS_NUMBER,
+            "amount": 12.5,
+            "cards": [CARD_AS_NUMBER, 4111111111111111.0],
+            "payload": json.dumps({"pan": 1234567812345670}),  # JSON inside a JSON string
+        }
+    )
+    history = [
+        {"role": "user", "content": "pay it"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "pay", "arguments": arguments}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"charged": CARD_AS_NUMBER})},
+    ]
+    openai_client.chat.completions.create(model="gpt-test", messages=history)
+    exported = _captured(telemetry)
+    for digits in ("4532015112830366", "4111111111111111", "1234567812345670"):
+        assert digits not in exported
+    if mode in ("SPAN_ONLY", "SPAN_AND_EVENT"):
+        messages = json.loads(telemetry.span().attributes[sc.GEN_AI_INPUT_MESSAGES])
+        call = messages[1]["parts"][-1]
+        assert call["arguments"]["card_number"] == "[CARD]"
+        assert call["arguments"]["amount"] == 12.5  # other numbers stay numbers
+        assert call["arguments"]["cards"] == ["[CARD]", "[CARD]"]
+    if mode == "EVENT_ONLY":
+        (record,) = telemetry.logs()
+        messages = record.attributes[sc.GEN_AI_INPUT_MESSAGES]
+        assert messages[1]["parts"][-1]["arguments"]["card_number"] == "[CARD]"
+
+
+@pytest.fixture
+def product(instrument_openai):
+    from genai_otel.product import configure_product
+
+    telemetry = instrument_openai()
+    yield telemetry
+    configure_product()
+
+
+def test_numbers_in_tool_functions_are_redacted(product) -> None:
+    import genai_otel
+    from genai_otel.product import configure_product
+
+    configure_product(
+        tracer_provider=product.tracer_provider,
+        meter_provider=product.meter_provider,
+        capture_message_content="SPAN_ONLY",
+    )
+
+    @genai_otel.tool
+    def charge(card_number: int, amount: float, phone: int) -> dict:
+        return {"card": card_number, "receipt": 48213, "backup_card": 5555555555554444}
+
+    charge(CARD_AS_NUMBER, 9.99, phone=4155550134)
+    (span,) = product.spans()
+    assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
+        "amount": 9.99,
+        "card_number": "[CARD]",
+        "phone": "[PHONE]",
+    }
+    assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {
+        "backup_card": "[CARD]",
+        "card": "[CARD]",
+        "receipt": 48213,
+    }
+    assert "4532015112830366" not in product.exported_text()
+
+
+def test_a_custom_redactor_is_given_text_not_numbers(instrument_openai, openai_client) -> None:
+    given: list[object] = []
+
+    def redactor(text: str) -> str:
+        given.append(text)
+        return text
+
+    telemetry = instrument_openai(capture_message_content="SPAN_ONLY", redactor=redactor)
+    arguments = json.dumps({"card_number": CARD_AS_NUMBER, "count": 3})
+    history = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "pay", "arguments": arguments}}
+            ],
+        }
+    ]
+    openai_client.chat.completions.create(model="gpt-test", messages=history)
+    assert telemetry.span().attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+    assert all(isinstance(item, str) for item in given)
+    # The redacted card is the string "[CARD]" by then, text like any other for the call's one batch.
+    assert not any(item in ("3", str(CARD_AS_NUMBER)) for item in given)
+    assert str(CARD_AS_NUMBER) not in _captured(telemetry)
+
+
+def test_scrub_secrets_covers_the_new_secret_shapes() -> None:
+    message = (
+        "could not connect to postgres://app:S3cretPw@db:5432/app with "
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY key=AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe"
+    )
+    scrubbed = scrub_secrets(message)
+    for secret in ("S3cretPw", "wJalrXUtnFEMI", "AIzaSyDaGmWKa4JsXZ"):
+        assert secret not in scrubbed
+    assert scrubbed.startswith("could not connect to postgres://[SECRET]@db:5432/app")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 " * 5000,  # one long run of digit groups: judged piece by piece, not as all its sub-runs
+        "1." * 5000,
+        "a'" * 5000 + " @",  # starts of an e-mail local part inside one long word
+        "一" * 10000 + " @",  # an unspaced script: every position could start a local part
+        "用@" + "例" * 10000,  # an unbounded domain label
+        "a://" * 5000 + "@",
+    ],
+)
+def test_hostile_runs_are_redacted_in_linear_time(text) -> None:
+    # Not timed (law 3): a quadratic pattern would take minutes here instead of milliseconds.
+    redacted = RedactionPolicy().redact(text)
+    assert len(redacted) <= len(text) + 10

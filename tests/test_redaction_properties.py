@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 
 import pytest
@@ -43,13 +44,43 @@ def _luhn_complete(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+# Issuer prefixes the card detector knows (Visa, Mastercard, Discover, JCB, Diners Club, UnionPay),
+# for 16-digit numbers; a Luhn-valid number of another prefix is a card only where the text says so.
+CARD_PREFIXES = [
+    "4",
+    "51",
+    "55",
+    "2221",
+    "2720",
+    "6011",
+    "644",
+    "65",
+    "3528",
+    "3589",
+    "300",
+    "36",
+    "38",
+    "62",
+]
+
+
 @st.composite
 def cards(draw) -> str:
+    prefix = draw(st.sampled_from(CARD_PREFIXES))
     number = _luhn_complete(
-        draw(st.sampled_from("3456")) + draw(st.text(string.digits, min_size=14, max_size=14))
+        prefix + draw(st.text(string.digits, min_size=15 - len(prefix), max_size=15 - len(prefix)))
     )
     separator = draw(st.sampled_from(["", " ", "-"]))
     return separator.join(number[i : i + 4] for i in range(0, 16, 4))
+
+
+@st.composite
+def amex_cards(draw) -> str:
+    number = _luhn_complete(
+        draw(st.sampled_from(["34", "37"])) + draw(st.text(string.digits, min_size=12, max_size=12))
+    )
+    separator = draw(st.sampled_from(["", " ", "-"]))
+    return separator.join((number[:4], number[4:10], number[10:]))
 
 
 @st.composite
@@ -70,6 +101,30 @@ emails = st.builds(
     st.text(string.ascii_lowercase + string.digits, min_size=2, max_size=10),
     st.sampled_from(["com", "org", "io", "co.uk", "net"]),
 )
+# Internationalised addresses: letters of other scripts in the local part and the domain.
+LETTERS = "äöüßéèçñøåłžşğıαβγδлджшяæ"
+international_emails = st.builds(
+    lambda local, domain, tld: f"{local}@{domain}.{tld}",
+    st.text(string.ascii_lowercase + LETTERS, min_size=1, max_size=10),
+    st.text(string.ascii_lowercase + LETTERS, min_size=2, max_size=10),
+    st.sampled_from(["de", "com", "рф", "ελ", "xn--p1ai"]),
+)
+# Secrets known by the name they are given: (what is planted, what must not be exported).
+named_secrets = st.one_of(
+    st.builds(
+        lambda name, separator, key: (f"{name}{separator}{key}", key),
+        st.sampled_from(["aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", '"SecretAccessKey"']),
+        st.sampled_from(["=", " = ", ": "]),
+        st.text(string.ascii_letters + string.digits + "/+", min_size=40, max_size=40),
+    ),
+    st.builds(
+        lambda scheme, user, password, host: (f"{scheme}://{user}:{password}@{host}", password),
+        st.sampled_from(["postgres", "postgresql", "mysql", "redis", "amqp", "mongodb+srv", "https"]),
+        st.text(string.ascii_lowercase + "_", max_size=8),
+        st.text(alnum + "-_.~!$*", min_size=8, max_size=20).map(lambda p: f"{p}7!"),  # unlike any filler
+        st.sampled_from(["db.internal:5432/app", "cache-1", "localhost", "10.0.0.5:6379/0"]),
+    ),
+)
 ssns = st.builds(
     lambda a, g, s: f"{a:03d}-{g:02d}-{s:04d}",
     st.integers(1, 665).filter(lambda n: n != 666),
@@ -77,12 +132,41 @@ ssns = st.builds(
     st.integers(1, 9999),
 )
 ipv4s = st.builds(lambda *o: ".".join(map(str, o)), *[st.integers(1, 254)] * 4)
-phones = st.builds(
-    lambda cc, a, b, c: f"+{cc} {a}-{b}-{c}",
-    st.integers(1, 99),
-    st.text(string.digits, min_size=3, max_size=3),
-    st.text(string.digits, min_size=3, max_size=3),
-    st.text(string.digits, min_size=4, max_size=4),
+phones = st.one_of(
+    st.builds(
+        lambda cc, a, b, c: f"+{cc} {a}-{b}-{c}",
+        st.integers(1, 99),
+        st.text(string.digits, min_size=3, max_size=3),
+        st.text(string.digits, min_size=3, max_size=3),
+        st.text(string.digits, min_size=4, max_size=4),
+    ),
+    # E.164 without separators: a country code and 7 to 12 more digits
+    st.builds(
+        lambda cc, rest: f"+{cc}{rest}", st.integers(1, 99), st.text(string.digits, min_size=7, max_size=12)
+    ),
+    # national formats: FR, DE, UK, JP, IN
+    st.builds(
+        lambda a, rest: f"0{a} " + " ".join(rest[i : i + 2] for i in range(0, 8, 2)),
+        st.integers(1, 9),
+        st.text(string.digits, min_size=8, max_size=8),
+    ),
+    st.builds(
+        lambda area, rest: f"0{area} {rest}",
+        st.integers(30, 89),
+        st.text(string.digits, min_size=7, max_size=8),
+    ),
+    st.builds(
+        lambda a, b: f"0{a} {b}", st.integers(1000, 9999), st.text(string.digits, min_size=6, max_size=6)
+    ),
+    st.builds(
+        lambda a, b, c: f"0{a}-{b}-{c}",
+        st.integers(3, 90),
+        st.text(string.digits, min_size=4, max_size=4),
+        st.text(string.digits, min_size=4, max_size=4),
+    ),
+    st.builds(
+        lambda a, b: f"+91 {a} {b}", st.integers(60000, 99999), st.text(string.digits, min_size=5, max_size=5)
+    ),
 )
 secrets = st.one_of(
     st.builds(lambda s: f"sk-proj-{s}", st.text(alnum, min_size=20, max_size=40)),
@@ -96,10 +180,20 @@ secrets = st.one_of(
         st.text(alnum, min_size=10, max_size=20),
         st.text(alnum, min_size=10, max_size=20),
     ),
+    st.builds(lambda s: f"AIza{s}", st.text(alnum + "_-", min_size=35, max_size=35)),
 )
-planted = st.one_of(emails, cards(), ibans(), ssns, ipv4s, phones, secrets)
+ipv4s = ipv4s.filter(lambda ip: any(len(part) > 1 for part in ip.split(".")))  # 1.2.3.4 reads as a version
+planted = st.one_of(
+    emails, international_emails, cards(), amex_cards(), ibans(), ssns, ipv4s, phones, secrets
+)
 separators = st.sampled_from([" ", "\n", ": ", " (", ", "])
-fillers = st.text(string.ascii_letters + " ", max_size=20).map(lambda s: s.strip() or "note")
+# A number right after a version word is a version, not an address (docs/content-capture.md).
+VERSION_WORD_AT_END = re.compile(r"(?i)(?:version|release|build|firmware|\brev|\bver)$")
+fillers = (
+    st.text(string.ascii_letters + " ", max_size=20)
+    .map(lambda s: s.strip() or "note")
+    .filter(lambda s: not VERSION_WORD_AT_END.search(s))
+)
 
 
 def _sentence(filler: str, separator: str, value: str) -> str:
@@ -194,6 +288,21 @@ def test_streamed_tool_call_arguments(capturing, openai_client, value, filler, s
     )
     assert value in json.loads(arguments)["query"]
     _assert_absent(capturing, value)
+
+
+@EXAMPLES
+@given(named=named_secrets, filler=fillers, separator=separators, piece=st.integers(1, 7))
+def test_named_secrets_in_text_and_stream(capturing, openai_client, named, filler, separator, piece) -> None:
+    _reset(capturing)
+    text, secret = named
+    stream = openai_client.chat.completions.create(
+        model="gpt-test",
+        messages=[{"role": "user", "content": _sentence(filler, separator, text)}],
+        stream=True,
+        extra_headers={"X-Fake-Echo": "1", "X-Fake-Piece-Size": str(piece)},
+    )
+    assert secret in "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    _assert_absent(capturing, secret)
 
 
 @EXAMPLES

@@ -482,19 +482,24 @@ class ContentRecorder:
                 container[key] = self._cap(container[key])
         return cleaned
 
-    def _clean(self, value: Any) -> Any:
+    def _clean(self, value: Any, key: str = "") -> Any:
         """Every string (keys included) through the built-in detectors and patterns, then capped (see
-        _text). Blob payloads become a size and type."""
+        _text). Blob payloads become a size and type.
+
+        Numbers are judged by their digits, with the key they sit under as their context: a card
+        number sent as a JSON number becomes the string ``"[CARD]"``; other numbers stay numbers."""
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, Mapping):
             if value.get("type") == "blob" and isinstance(value.get("content"), str):
                 return self._blob(value)
-            return {self.policy.apply_detectors(str(k)): self._clean(v) for k, v in value.items()}
+            return {self.policy.apply_detectors(str(k)): self._clean(v, str(k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self._clean(item) for item in value]
-        if value is None or isinstance(value, (bool, int, float)):
+            return [self._clean(item, key) for item in value]
+        if value is None or isinstance(value, bool):
             return value
+        if isinstance(value, (int, float)):
+            return self.policy.redact_number(value, key)
         return self._text(str(value))
 
     def _text(self, text: str) -> str:
