@@ -1,23 +1,31 @@
 """Settings: ``instrument(...)`` keyword arguments first, then environment variables, then defaults.
 
-A bad value is named in one warning (with the values that would have been accepted) and the safe
-default is used instead; configuration never raises into the application. For content capture,
-"safe" means capturing nothing: an unusable redaction setting drops content rather than recording it
-unredacted.
+Every setting is read on its own by one of the typed readers below (``read_bool``, ``read_int``,
+``read_choice``, ``read_text``, ``read_names``, ``read_mapping``, ``read_provider``, ``read_hash_key``).
+A reader never raises: a bad value is named in one warning (per setting, per process) that says what
+was wrong and what is used instead, and the rest of the configuration still applies. Values that may
+be secret (keys) or hold paths (redactor specs, rate-card files) are described by their type only.
+Numbers outside their documented range are clamped to it. For content capture, "instead" means the
+safe side: an unusable redaction setting drops content rather than recording it unredacted, and an
+unusable hash key turns hashing off rather than falling back to a guessable unkeyed hash.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import math
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
-from genai_otel.cost import RateCard, load_rate_card
+from genai_otel.cost import RATE_CARD_ENV, RateCard
+from genai_otel.providers import PROVIDER_MAP_ENV, parse_rule_entries, rule_problem
 from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
@@ -32,186 +40,580 @@ REDACT_DISABLE_ENV = "GENAI_OTEL_REDACT_DISABLE"
 REDACTOR_ENV = "GENAI_OTEL_REDACTOR"
 REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 
+# Documented ranges (README, Configuration): values outside are clamped, with a warning.
+CONTENT_MAX_LENGTH_RANGE = (1, 1_048_576)
+REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a call waits at most this
+
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+_POLICY_NAME = re.compile(r"^[\w.:@+/-]{1,128}$")
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Callable[..., Any])
 
 
+# --- the readers --------------------------------------------------------------------------------------------
+def shown(value: Any, secret: bool = False) -> str:
+    """``value`` as a warning may show it: a short repr of a scalar, else (or if secret) only its type."""
+    if secret or not isinstance(value, (str, int, float)):
+        return f"a {type(value).__name__}"
+    text = repr(value)  # repr escapes control characters and lone surrogates: the log stays encodable
+    return text if len(text) <= 60 else f"{text[:56]}...{text[-1]}"
+
+
+def _subject(name: str, value: Any, secret: bool = False) -> str:
+    if secret or not isinstance(value, (str, int, float)):
+        return f"{name} ({shown(value, secret=True)})"
+    return f"{name}={shown(value)}"
+
+
+def _never_raises(reader: R) -> R:
+    """Last line of defence for a reader: a fault while reading one setting costs that setting only."""
+
+    @functools.wraps(reader)
+    def read(value: Any, name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return reader(value, name, default, *args, **kwargs)
+        except Exception as exc:
+            warn_setting_once(
+                name,
+                f"{name} ({shown(value, secret=True)}) could not be read ({type(exc).__name__}); using the default",
+            )
+            return default
+
+    return read  # type: ignore[return-value]
+
+
+@_never_raises
 def read_bool(value: Any, name: str, default: bool) -> bool:
+    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool."""
     if value is None:
         return default
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
+    if isinstance(value, (str, int)):
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
     warn_setting_once(
-        name, f"{name}={value!r} is not a boolean (use true or false); using {str(default).lower()}"
+        name, f"{_subject(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
     )
     return default
 
 
-def read_positive_int(value: Any, name: str, default: int) -> int:
+@_never_raises
+def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) -> int:
+    """An integer (or its text) in ``[minimum, maximum]``; outside it, clamped to the nearer bound."""
     if value is None:
         return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = 0
-    if number > 0:
-        return number
-    warn_setting_once(name, f"{name}={value!r} is not a positive integer; using {default}")
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        warn_setting_once(
+            name, f"{_subject(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
+        )
+        return default
+    if number < minimum:
+        warn_setting_once(name, f"{_subject(name, value)} is below the minimum {minimum}; using {minimum}")
+        return minimum
+    if number > maximum:
+        warn_setting_once(name, f"{_subject(name, value)} is above the maximum {maximum}; using {maximum}")
+        return maximum
+    return number
+
+
+def read_positive_int(value: Any, name: str, default: int, maximum: int = 2**31 - 1) -> int:
+    """:func:`read_int` from 1 to ``maximum``."""
+    return read_int(value, name, default, 1, maximum)
+
+
+@_never_raises
+def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "") -> T:
+    """One of ``choices`` (keys compared case-insensitively; an empty text is the default)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return default
+        for key, choice in choices.items():
+            if key.lower() == text:
+                return choice
+    valid = ", ".join(choices)
+    warn_setting_once(
+        name, f"{_subject(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
+    )
     return default
+
+
+@_never_raises
+def read_text(
+    value: Any,
+    name: str,
+    default: str,
+    pattern: re.Pattern[str] | None = None,
+    expected: str = "a printable text",
+    max_length: int = 256,
+) -> str:
+    """A printable string (stripped), at most ``max_length`` long and matching ``pattern`` if given."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return default
+        if len(text) <= max_length and text.isprintable() and (pattern is None or pattern.match(text)):
+            return text
+    warn_setting_once(
+        name,
+        f"{_subject(name, value)} is not {expected} (at most {max_length} characters); using {default!r}",
+    )
+    return default
+
+
+@_never_raises
+def read_names(
+    value: Any,
+    name: str,
+    default: tuple[str, ...],
+    valid: Callable[[str], bool] = bool,
+    expected: str = "names",
+    normalize: Callable[[str], str] = str.strip,
+) -> tuple[str, ...]:
+    """Comma-separated text or an iterable of strings; items failing ``valid`` are dropped, in one warning."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if not value.strip():
+            return default
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+    else:
+        warn_setting_once(
+            name,
+            f"{_subject(name, value)} is not {expected} (comma-separated text or a list); "
+            f"using {', '.join(default) or 'none'}",
+        )
+        return default
+    names: list[str] = []
+    ignored: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            ignored.append(shown(item, secret=True))
+            continue
+        text = normalize(item)
+        if not text:
+            continue
+        if valid(text) and text.isprintable():
+            if text not in names:
+                names.append(text)
+        else:
+            ignored.append(shown(text))
+    if ignored:
+        warn_setting_once(name, f"{name}: ignored {', '.join(ignored)} (not {expected}); using the others")
+    return tuple(names)
+
+
+def _json_object(text: str) -> tuple[Mapping[Any, Any] | None, list[str]]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, [f"not JSON ({type(exc).__name__} at position {getattr(exc, 'pos', '?')})"]
+    if not isinstance(data, dict):
+        return None, [f"JSON holding a {type(data).__name__}, not an object"]
+    return data, []
+
+
+@_never_raises
+def read_mapping(
+    value: Any,
+    name: str,
+    default: T,
+    expected: str,
+    fallback: str,
+    parse_text: Callable[[str], tuple[Mapping[Any, Any] | None, list[str]]] = _json_object,
+    check_entry: Callable[[str, str], str | None] | None = None,
+    strict: bool = False,
+) -> dict[str, str] | T:
+    """A mapping of strings to strings, or text ``parse_text`` turns into one (JSON by default).
+
+    Bad entries (not strings, or failing ``check_entry``) are dropped, all named in one warning; with
+    ``strict`` one bad entry makes the whole value unusable. Nothing given: ``{}``; an unusable value:
+    ``default``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}  # nothing given: no entries
+    problems: list[str] = []
+    if isinstance(value, str):
+        data, problems = parse_text(value)
+    elif isinstance(value, Mapping):
+        data = value
+    else:
+        data = None
+        problems = [f"a {type(value).__name__}"]
+    entries: dict[str, str] = {}
+    if data is not None:
+        for key, item in list(data.items()):
+            if not isinstance(key, str) or not isinstance(item, str):
+                problems.append(f"entry {shown(key)}: {shown(item, secret=True)}, not a string")
+                continue
+            problem = check_entry(key, item) if check_entry is not None else None
+            if problem is not None:
+                problems.append(problem)
+            else:
+                entries[key] = item
+    if not problems:
+        return entries
+    usable = data is not None and not strict
+    warn_setting_once(
+        name,
+        f"{name} is not {expected}: {'; '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}; "
+        + (f"the other entries apply ({fallback} for these)" if usable else fallback),
+    )
+    return entries if usable else default
+
+
+@_never_raises
+def read_provider(value: Any, name: str, default: Any, method: str, kind: str) -> Any:
+    """An OpenTelemetry provider: an object with a callable ``method`` (``get_tracer``, ...)."""
+    if value is None or callable(getattr(value, method, None)):
+        return value if value is not None else default
+    warn_setting_once(
+        name,
+        f"{name} ({shown(value, secret=True)}) is not a {kind} (it has no {method}()); using the global one",
+    )
+    return default
+
+
+def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
+    """(key, usable). Text is taken as UTF-8, and the bytes os.environ could not decode are restored
+    (``surrogateescape``), so a key set as raw bytes in the environment is used as those bytes. Bytes,
+    bytearray and memoryview are keys as they are. Anything else is unusable."""
+    try:
+        if value is None or (isinstance(value, (str, bytes, bytearray)) and not value):
+            return None, True
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape"), True
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            key = bytes(value)
+            return (key, True) if key else (None, True)
+        problem = "is not a key (use text or bytes)"
+    except (UnicodeError, ValueError, TypeError):
+        problem = "cannot be encoded as bytes"
+    warn_setting_once(
+        name,
+        f"{_subject(name, value, secret=True)} {problem}; input hashing is off "
+        "(no genai_otel.*.hash attributes) rather than an unkeyed, guessable hash",
+    )
+    return None, False
 
 
 def read_capture_mode(value: Any, name: str) -> CaptureMode:
     """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
-    if value is None:
-        return CaptureMode.NO_CONTENT
     if isinstance(value, CaptureMode):
         return value
     if isinstance(value, bool):
         return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
-    text = str(value).strip().upper()
-    if text in CaptureMode.__members__:
-        return CaptureMode[text]
-    if text.lower() in _TRUE:
-        return CaptureMode.SPAN_ONLY
-    if text.lower() in _FALSE or not text:
-        return CaptureMode.NO_CONTENT
-    valid = ", ".join([*CaptureMode.__members__, "true", "false"])
-    warn_setting_once(name, f"{name}={value!r} is not a capture mode (valid: {valid}); capturing no content")
-    return CaptureMode.NO_CONTENT
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return CaptureMode.SPAN_ONLY if value.strip().lower() in _TRUE else CaptureMode.NO_CONTENT
+    return read_choice(value, name, CaptureMode.NO_CONTENT, _CAPTURE_CHOICES, "capturing no content")
 
 
-def _setting(kwargs: Mapping[str, Any], argument: str, env: str) -> tuple[Any, str]:
-    """The value and the name to blame for it: the argument if given, else the environment variable."""
+_CAPTURE_CHOICES: Mapping[str, CaptureMode] = {
+    **{mode.value: mode for mode in CaptureMode},
+    "true": CaptureMode.SPAN_ONLY,
+    "false": CaptureMode.NO_CONTENT,
+}
+
+
+# --- where a value comes from -------------------------------------------------------------------------------
+def setting(
+    kwargs: Mapping[str, Any], argument: str, env: str, function: str = "instrument"
+) -> tuple[Any, str]:
+    """The value and the name to blame for it: the argument if given (not None), else the environment
+    variable (None when unset)."""
     if kwargs.get(argument) is not None:
-        return kwargs[argument], f"instrument({argument}=...)"
+        return kwargs[argument], f"{function}({argument}=...)"
     return os.environ.get(env), env
 
 
+_setting = setting
+
+_DROPPED = "content will be dropped, not recorded unredacted"
+
+
+# --- content capture ----------------------------------------------------------------------------------------
 def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None, str | None]:
     """A callable, ``"presidio"`` or ``"module:function"`` -> (redactor, reason it is broken)."""
-    if spec is None or spec == "":
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
         return None, None
     if callable(spec):
         return spec, None
-    text = str(spec).strip()
+    if not isinstance(spec, str):
+        warn_setting_once(
+            source,
+            f"{source} ({shown(spec, secret=True)}) is not a callable, 'module:function' or 'presidio'; {_DROPPED}",
+        )
+        return None, "redactor unusable"
+    text = spec.strip()
     try:
         if text.lower() == "presidio":
             return PresidioRedactor(), None
         module, _, attribute = text.partition(":")
         redactor = getattr(importlib.import_module(module), attribute)
         if not callable(redactor):
-            raise TypeError(f"{text} is not callable")
+            raise TypeError("not callable")
         return redactor, None
-    except Exception as exc:
+    except Exception as exc:  # the spec may hold a path or a module name: name the failure, not the text
         warn_setting_once(
             source,
-            f"{source}={text!r} could not be loaded ({exc}); content will be dropped, not recorded "
-            "unredacted (use 'module:function' or 'presidio')",
+            f"{source}: the redactor could not be loaded ({type(exc).__name__}); {_DROPPED} "
+            "(use 'module:function' or 'presidio')",
         )
-        return None, f"redactor {text!r} unavailable"
+        return None, "redactor unavailable"
 
 
-def _load_patterns(value: Any, source: str) -> tuple[dict[str, str], str | None]:
-    if value is None or value == "":
-        return {}, None
+def _pattern_problem(placeholder: str, regex: str) -> str | None:
     try:
-        patterns = json.loads(value) if isinstance(value, str) else dict(value)
-        if not isinstance(patterns, dict):
-            raise ValueError("not a JSON object")
-        return {str(k): str(v) for k, v in patterns.items()}, None
-    except (ValueError, TypeError) as exc:
+        re.compile(regex)
+    except re.error as exc:
+        return f"pattern {shown(placeholder)}: {exc}"
+    except Exception as exc:
+        return f"pattern {shown(placeholder)}: {type(exc).__name__}"
+    return None
+
+
+def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
+    name_value, name_source = setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV, function)
+    patterns_value, patterns_source = setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV, function)
+    disabled_value, disabled_source = setting(kwargs, "redact_disable", REDACT_DISABLE_ENV, function)
+    redactor_value, redactor_source = setting(kwargs, "redactor", REDACTOR_ENV, function)
+    timeout_value, timeout_source = setting(kwargs, "redaction_timeout_ms", REDACTION_TIMEOUT_ENV, function)
+    patterns = read_mapping(
+        patterns_value,
+        patterns_source,
+        None,
+        expected='a mapping of placeholder names to regular expressions (e.g. {"ORDER_ID": "#A\\\\d{5}"})',
+        fallback=_DROPPED,
+        check_entry=_pattern_problem,
+        strict=True,
+    )
+    custom, custom_broken = _load_redactor(redactor_value, redactor_source)
+    disabled = read_names(
+        disabled_value,
+        disabled_source,
+        (),
+        valid=BUILTIN_DETECTORS.__contains__,
+        expected=f"built-in detectors ({', '.join(BUILTIN_DETECTORS)})",
+        normalize=lambda item: item.strip().lower(),
+    )
+    timeout_ms = read_int(timeout_value, timeout_source, 100, *REDACTION_TIMEOUT_MS_RANGE)
+    policy = RedactionPolicy(
+        name=read_text(
+            name_value,
+            name_source,
+            "default",
+            pattern=_POLICY_NAME,
+            expected="a policy name (letters, digits and _ . : @ + / -)",
+            max_length=128,
+        ),
+        disabled=disabled,
+        patterns=patterns or {},
+        custom=custom,
+        custom_timeout=timeout_ms / 1000,
+        broken=("unreadable patterns" if patterns is None else None) or custom_broken,
+    )
+    if policy.broken and patterns is not None and not custom_broken:
+        warn_setting_once(patterns_source, f"{patterns_source}: {policy.broken}; {_DROPPED}")
+    return policy
+
+
+def load_content_settings(kwargs: Mapping[str, Any], function: str = "instrument") -> ContentSettings:
+    """The content-capture settings of ``function`` (``instrument`` or ``configure_product``); never raises."""
+    try:
+        return _content_settings(kwargs, function)
+    except Exception as exc:  # a bug of ours: the safe side is no content and no hash
         warn_setting_once(
-            source,
-            f"{source} is not a mapping of placeholder names to regular expressions ({exc}), e.g. "
-            '\'{"ORDER_ID": "#A\\\\d{5}"}\'; content will be dropped, not recorded unredacted',
+            f"{function}:content",
+            f"{function}: content settings could not be read ({type(exc).__name__}); capturing no content "
+            "and no hashes",
         )
-        return {}, f"unreadable {source}"
+        return ContentSettings(hash_inputs=False)
 
 
-def _load_disabled(value: Any, source: str) -> list[str]:
-    if value is None:
-        return []
-    items = [
-        s.strip().lower() for s in (value.split(",") if isinstance(value, str) else value) if str(s).strip()
-    ]
-    unknown = sorted(set(items) - set(BUILTIN_DETECTORS))
-    if unknown:
-        warn_setting_once(
-            source, f"{source}: unknown detectors {unknown} ignored (known: {', '.join(BUILTIN_DETECTORS)})"
-        )
-    return [item for item in items if item in BUILTIN_DETECTORS]
-
-
-def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
-    mode_value, mode_source = _setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV)
-    mode = read_capture_mode(mode_value, mode_source)
-    hash_value, hash_source = _setting(kwargs, "hash_inputs", HASH_INPUTS_ENV)
-    key_value, _ = _setting(kwargs, "hash_key", HASH_KEY_ENV)
-    hash_key = key_value.encode() if isinstance(key_value, str) and key_value else key_value or None
+def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettings:
+    mode = read_capture_mode(*setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV, function))
+    hash_value, hash_source = setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function)
+    hash_key, key_usable = read_hash_key(*setting(kwargs, "hash_key", HASH_KEY_ENV, function))
+    length_value, length_source = setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV, function)
+    binary_value, binary_source = setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV, function)
     policy = None
-    if mode is not CaptureMode.NO_CONTENT:
-        policy = _load_policy(kwargs)
-    length_value, length_source = _setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV)
-    binary_value, binary_source = _setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV)
+    if mode is not CaptureMode.NO_CONTENT:  # redaction settings matter (and are read) only with capture on
+        try:
+            policy = _load_policy(kwargs, function)
+        except Exception as exc:
+            warn_setting_once(
+                f"{function}:redaction",
+                f"{function}: redaction settings could not be read ({type(exc).__name__}); {_DROPPED}",
+            )
+            policy = RedactionPolicy(broken="redaction settings unreadable")
     return ContentSettings(
         mode=mode,
-        max_length=read_positive_int(length_value, length_source, 16384),
+        max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
         capture_binary=read_bool(binary_value, binary_source, False),
-        hash_inputs=read_bool(hash_value, hash_source, True),
-        hash_key=hash_key if isinstance(hash_key, bytes) else None,
+        hash_inputs=read_bool(hash_value, hash_source, True) and key_usable,
+        hash_key=hash_key,
         policy=policy,
     )
 
 
-def _load_policy(kwargs: Mapping[str, Any]) -> RedactionPolicy:
-    name_value, _ = _setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV)
-    patterns_value, patterns_source = _setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV)
-    disabled_value, disabled_source = _setting(kwargs, "redact_disable", REDACT_DISABLE_ENV)
-    redactor_value, redactor_source = _setting(kwargs, "redactor", REDACTOR_ENV)
-    timeout_value, timeout_source = _setting(kwargs, "redaction_timeout_ms", REDACTION_TIMEOUT_ENV)
-    patterns, patterns_broken = _load_patterns(patterns_value, patterns_source)
-    custom, custom_broken = _load_redactor(redactor_value, redactor_source)
-    policy = RedactionPolicy(
-        name=str(name_value or "default"),
-        disabled=_load_disabled(disabled_value, disabled_source),
-        patterns=patterns,
-        custom=custom,
-        custom_timeout=read_positive_int(timeout_value, timeout_source, 100) / 1000,
-        broken=patterns_broken or custom_broken,
+# --- providers and rate card --------------------------------------------------------------------------------
+_PROVIDER_MAP_EXAMPLE = "api.example.com=openai,:8000=vllm,*.corp.example=azure.ai.openai"
+
+
+def read_provider_map(value: Any, name: str = "instrument(provider_map=...)") -> dict[str, str]:
+    """User rules for ``gen_ai.provider.name``: a mapping or ``pattern=provider,...`` text; else the env."""
+    if value is None:
+        value, name = os.environ.get(PROVIDER_MAP_ENV), PROVIDER_MAP_ENV
+    return read_mapping(
+        value,
+        name,
+        {},
+        expected=f"pattern=provider rules (e.g. {_PROVIDER_MAP_EXAMPLE!r})",
+        fallback="the built-in rules apply",
+        parse_text=parse_rule_entries,
+        check_entry=rule_problem,
     )
-    if policy.broken and not (patterns_broken or custom_broken):
+
+
+def read_rate_card(value: Any, name: str = "instrument(rate_card=...)") -> RateCard | None:
+    """A RateCard, a mapping, or the path of a JSON file; else ``GENAI_OTEL_RATE_CARD``. A card that cannot
+    be used is named in one warning and no cost is recorded; a bad model entry costs only that model."""
+    if value is None:
+        value, name = os.environ.get(RATE_CARD_ENV), RATE_CARD_ENV
+    try:
+        return _read_rate_card(value, name)
+    except Exception as exc:
         warn_setting_once(
-            patterns_source,
-            f"{patterns_source}: {policy.broken}; content will be dropped, not recorded unredacted",
+            name,
+            f"{name} ({shown(value, secret=True)}) could not be read ({type(exc).__name__}); no cost is recorded",
         )
-    return policy
+        return None
 
 
+def _read_rate_card(value: Any, name: str) -> RateCard | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (str, os.PathLike)):  # a path: named by its failure, never shown
+        try:
+            handle = open(value, encoding="utf-8")  # noqa: SIM115 - closed below
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            warn_setting_once(
+                name, f"{name}: the rate card file could not be opened ({reason}); no cost is recorded"
+            )
+            return None
+        try:
+            with handle:
+                data = json.load(handle)
+        except (OSError, ValueError, RecursionError) as exc:
+            warn_setting_once(
+                name,
+                f"{name}: the rate card file is not UTF-8 JSON ({type(exc).__name__}); no cost is recorded",
+            )
+            return None
+    elif isinstance(value, (Mapping, RateCard)):
+        data = value
+    else:
+        warn_setting_once(
+            name,
+            f"{name} ({shown(value, secret=True)}) is not a path, a mapping or a RateCard; no cost is recorded",
+        )
+        return None
+    card, problems = RateCard.parse(data)
+    if problems:
+        listed = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        outcome = "those models get no cost, the others do" if card is not None else "no cost is recorded"
+        warn_setting_once(name, f"{name}: {listed}; {outcome}")
+    return card
+
+
+# --- all of instrument()'s settings -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    # None: the resolver reads GENAI_OTEL_PROVIDER_MAP itself (see genai_otel.providers).
-    provider_map: Mapping[str, str] | str | None = None
+    # The user's rules for gen_ai.provider.name (see genai_otel.providers), already validated.
+    provider_map: Mapping[str, str] = field(default_factory=dict)
     # Semconv records one time_per_output_chunk point per chunk. The SDK's cost per point is many
     # times our whole per-chunk cost (docs/performance.md), and an SDK View that drops the metric
     # does not save it; this switch does.
     time_per_output_chunk: bool = True
     content: ContentSettings = field(default_factory=ContentSettings)
     rate_card: RateCard | None = None
+    # None: the global providers.
+    tracer_provider: Any = None
+    meter_provider: Any = None
+    logger_provider: Any = None
 
     @classmethod
     def load(cls, **kwargs: Any) -> Settings:
-        chunk_value, chunk_source = _setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        """Each setting read on its own; never raises."""
+        chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
         return cls(
-            provider_map=kwargs.get("provider_map"),
+            provider_map=read_provider_map(kwargs.get("provider_map")),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
             content=load_content_settings(kwargs),
-            rate_card=load_rate_card(kwargs.get("rate_card")),
+            rate_card=read_rate_card(kwargs.get("rate_card")),
+            tracer_provider=read_provider(
+                kwargs.get("tracer_provider"),
+                "instrument(tracer_provider=...)",
+                None,
+                "get_tracer",
+                "TracerProvider",
+            ),
+            meter_provider=read_provider(
+                kwargs.get("meter_provider"),
+                "instrument(meter_provider=...)",
+                None,
+                "get_meter",
+                "MeterProvider",
+            ),
+            logger_provider=read_provider(
+                kwargs.get("logger_provider"),
+                "instrument(logger_provider=...)",
+                None,
+                "get_logger",
+                "LoggerProvider",
+            ),
         )
 
 
-__all__ = ["Settings", "load_content_settings", "read_bool", "read_capture_mode"]
+__all__ = [
+    "Settings",
+    "load_content_settings",
+    "read_bool",
+    "read_capture_mode",
+    "read_choice",
+    "read_hash_key",
+    "read_int",
+    "read_mapping",
+    "read_names",
+    "read_positive_int",
+    "read_provider",
+    "read_provider_map",
+    "read_rate_card",
+    "read_text",
+    "setting",
+    "shown",
+]
