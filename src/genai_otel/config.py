@@ -46,7 +46,6 @@ REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a c
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-_POLICY_NAME = re.compile(r"^[\w.:@+/-]{1,128}$")
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Callable[..., Any])
@@ -61,10 +60,14 @@ def shown(value: Any, secret: bool = False) -> str:
     return text if len(text) <= 60 else f"{text[:56]}...{text[-1]}"
 
 
-def _subject(name: str, value: Any, secret: bool = False) -> str:
-    if secret or not isinstance(value, (str, int, float)):
-        return f"{name} ({shown(value, secret=True)})"
-    return f"{name}={shown(value)}"
+def described(name: str, value: Any, secret: bool = False) -> str:
+    """The setting and its value for a warning: ``instrument(x=5)``, ``instrument(x=<list>)``,
+    ``ENV='text'``, ``ENV=<str>`` (the type only for non-scalars and secrets)."""
+    scalar = isinstance(value, (str, int, float)) and not secret
+    text = shown(value) if scalar else f"<{type(value).__name__}>"
+    if name.endswith("=...)"):
+        return f"{name[:-4]}{text})"
+    return f"{name}={text}"
 
 
 def _never_raises(reader: R) -> R:
@@ -77,7 +80,7 @@ def _never_raises(reader: R) -> R:
         except Exception as exc:
             warn_setting_once(
                 name,
-                f"{name} ({shown(value, secret=True)}) could not be read ({type(exc).__name__}); using the default",
+                f"{described(name, value, secret=True)} could not be read ({type(exc).__name__}); using the default",
             )
             return default
 
@@ -87,7 +90,7 @@ def _never_raises(reader: R) -> R:
 @_never_raises
 def read_bool(value: Any, name: str, default: bool) -> bool:
     """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool."""
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
         return value
@@ -98,7 +101,7 @@ def read_bool(value: Any, name: str, default: bool) -> bool:
         if text in _FALSE:
             return False
     warn_setting_once(
-        name, f"{_subject(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
+        name, f"{described(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
     )
     return default
 
@@ -106,7 +109,7 @@ def read_bool(value: Any, name: str, default: bool) -> bool:
 @_never_raises
 def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) -> int:
     """An integer (or its text) in ``[minimum, maximum]``; outside it, clamped to the nearer bound."""
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     number: int | None = None
     if isinstance(value, bool):
@@ -122,14 +125,14 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
             number = None
     if number is None:
         warn_setting_once(
-            name, f"{_subject(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
+            name, f"{described(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
         )
         return default
     if number < minimum:
-        warn_setting_once(name, f"{_subject(name, value)} is below the minimum {minimum}; using {minimum}")
+        warn_setting_once(name, f"{described(name, value)} is below the minimum {minimum}; using {minimum}")
         return minimum
     if number > maximum:
-        warn_setting_once(name, f"{_subject(name, value)} is above the maximum {maximum}; using {maximum}")
+        warn_setting_once(name, f"{described(name, value)} is above the maximum {maximum}; using {maximum}")
         return maximum
     return number
 
@@ -153,7 +156,7 @@ def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fal
                 return choice
     valid = ", ".join(choices)
     warn_setting_once(
-        name, f"{_subject(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
+        name, f"{described(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
     )
     return default
 
@@ -178,7 +181,7 @@ def read_text(
             return text
     warn_setting_once(
         name,
-        f"{_subject(name, value)} is not {expected} (at most {max_length} characters); using {default!r}",
+        f"{described(name, value)} is not {expected} (at most {max_length} characters); using {default!r}",
     )
     return default
 
@@ -204,7 +207,7 @@ def read_names(
     else:
         warn_setting_once(
             name,
-            f"{_subject(name, value)} is not {expected} (comma-separated text or a list); "
+            f"{described(name, value)} is not comma-separated text or a list of {expected}; "
             f"using {', '.join(default) or 'none'}",
         )
         return default
@@ -212,7 +215,7 @@ def read_names(
     ignored: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            ignored.append(shown(item, secret=True))
+            ignored.append(f"<{type(item).__name__}>")
             continue
         text = normalize(item)
         if not text:
@@ -223,7 +226,7 @@ def read_names(
         else:
             ignored.append(shown(text))
     if ignored:
-        warn_setting_once(name, f"{name}: ignored {', '.join(ignored)} (not {expected}); using the others")
+        warn_setting_once(name, f"{name}: ignored {', '.join(ignored)}, not {expected}; the others apply")
     return tuple(names)
 
 
@@ -261,13 +264,15 @@ def read_mapping(
     elif isinstance(value, Mapping):
         data = value
     else:
-        data = None
-        problems = [f"a {type(value).__name__}"]
+        warn_setting_once(
+            name, f"{described(name, value)} is not a mapping or text of {expected}; {fallback}"
+        )
+        return default
     entries: dict[str, str] = {}
     if data is not None:
         for key, item in list(data.items()):
             if not isinstance(key, str) or not isinstance(item, str):
-                problems.append(f"entry {shown(key)}: {shown(item, secret=True)}, not a string")
+                problems.append(f"entry {shown(key)}: <{type(item).__name__}>, not a string")
                 continue
             problem = check_entry(key, item) if check_entry is not None else None
             if problem is not None:
@@ -292,7 +297,7 @@ def read_provider(value: Any, name: str, default: Any, method: str, kind: str) -
         return value if value is not None else default
     warn_setting_once(
         name,
-        f"{name} ({shown(value, secret=True)}) is not a {kind} (it has no {method}()); using the global one",
+        f"{described(name, value, secret=True)} is not a {kind} (it has no {method}()); using the global one",
     )
     return default
 
@@ -314,7 +319,7 @@ def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
         problem = "cannot be encoded as bytes"
     warn_setting_once(
         name,
-        f"{_subject(name, value, secret=True)} {problem}; input hashing is off "
+        f"{described(name, value, secret=True)} {problem}; input hashing is off "
         "(no genai_otel.*.hash attributes) rather than an unkeyed, guessable hash",
     )
     return None, False
@@ -364,7 +369,7 @@ def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None,
     if not isinstance(spec, str):
         warn_setting_once(
             source,
-            f"{source} ({shown(spec, secret=True)}) is not a callable, 'module:function' or 'presidio'; {_DROPPED}",
+            f"{described(source, spec, secret=True)} is not a callable, 'module:function' or 'presidio'; {_DROPPED}",
         )
         return None, "redactor unusable"
     text = spec.strip()
@@ -416,7 +421,7 @@ def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
         disabled_source,
         (),
         valid=BUILTIN_DETECTORS.__contains__,
-        expected=f"built-in detectors ({', '.join(BUILTIN_DETECTORS)})",
+        expected=f"built-in detector names ({', '.join(BUILTIN_DETECTORS)})",
         normalize=lambda item: item.strip().lower(),
     )
     timeout_ms = read_int(timeout_value, timeout_source, 100, *REDACTION_TIMEOUT_MS_RANGE)
@@ -425,8 +430,7 @@ def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
             name_value,
             name_source,
             "default",
-            pattern=_POLICY_NAME,
-            expected="a policy name (letters, digits and _ . : @ + / -)",
+            expected="a printable policy name",
             max_length=128,
         ),
         disabled=disabled,
@@ -508,7 +512,7 @@ def read_rate_card(value: Any, name: str = "instrument(rate_card=...)") -> RateC
     except Exception as exc:
         warn_setting_once(
             name,
-            f"{name} ({shown(value, secret=True)}) could not be read ({type(exc).__name__}); no cost is recorded",
+            f"{described(name, value, secret=True)} could not be read ({type(exc).__name__}); no cost is recorded",
         )
         return None
 
@@ -539,7 +543,7 @@ def _read_rate_card(value: Any, name: str) -> RateCard | None:
     else:
         warn_setting_once(
             name,
-            f"{name} ({shown(value, secret=True)}) is not a path, a mapping or a RateCard; no cost is recorded",
+            f"{described(name, value, secret=True)} is not a path, a mapping or a RateCard; no cost is recorded",
         )
         return None
     card, problems = RateCard.parse(data)
@@ -601,6 +605,7 @@ class Settings:
 
 __all__ = [
     "Settings",
+    "described",
     "load_content_settings",
     "read_bool",
     "read_capture_mode",

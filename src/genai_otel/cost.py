@@ -28,7 +28,7 @@ from typing import Any
 RATE_CARD_ENV = "GENAI_OTEL_RATE_CARD"
 
 
-_CURRENCY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{1,16}$")
 
 
 def _shown(value: Any) -> str:
@@ -89,7 +89,8 @@ class RateCard:
         if isinstance(data, RateCard):
             data = {"version": data.version, "currency": data.currency, "models": data.prices}
         if not isinstance(data, Mapping):
-            return None, [f"a rate card is a JSON object, not a {type(data).__name__}"]
+            kind = "null" if data is None else f"a {type(data).__name__}"
+            return None, [f"a rate card is a JSON object, not {kind}"]
         problems: list[str] = []
         version = data.get("version")
         if (

@@ -33,6 +33,7 @@ from opentelemetry.trace import SpanKind
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error, warn_setting_once
 from genai_otel.config import (
+    described,
     load_content_settings,
     read_bool,
     read_int,
@@ -40,7 +41,6 @@ from genai_otel.config import (
     read_provider,
     read_text,
     setting,
-    shown,
 )
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.version import __version__
@@ -130,7 +130,8 @@ def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
     callback, callback_source = source("on_stalled_loop")
     if callback is not None and not callable(callback):
         warn_setting_once(
-            callback_source, f"{callback_source} ({shown(callback, secret=True)}) is not callable; not called"
+            callback_source,
+            f"{described(callback_source, callback, secret=True)} is not callable; no callback",
         )
         callback = None
     return ProductSettings(

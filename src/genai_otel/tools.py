@@ -82,7 +82,8 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
         if result is not _MISSING:
             attributes[sc.GEN_AI_TOOL_CALL_RESULT] = _json(recorder._clean(result))
     except RedactionFailed as failure:
-        report_internal_error(f"redaction ({failure.reason}); tool content dropped")
+        if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+            report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
             **status,
             sc.GENAI_OTEL_CONTENT_CAPTURED: False,
