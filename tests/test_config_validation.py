@@ -766,3 +766,97 @@ def test_the_readme_states_the_ranges_in_code() -> None:
         MAX_DISTINCT_VALUES_RANGE,
     ):
         assert f"{low}\u2013{high}" in text, (low, high)  # an en dash
+
+
+# --- the application's own calls never touch configuration outside a guard -----------------------------------
+def test_product_api_runs_when_reading_its_settings_fails(
+    monkeypatch, telemetry, caplog, product_reset
+) -> None:
+    from genai_otel import product
+
+    def broken(cls: Any) -> Any:
+        raise RuntimeError("settings unreadable")
+
+    monkeypatch.setattr(product, "_telemetry", None)
+    monkeypatch.setattr(product.ProductSettings, "from_environment", classmethod(broken))
+
+    @genai_otel.tool
+    def ping(value: int) -> int:
+        return value
+
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        with genai_otel.product_context("request", template_id="t"):
+            assert ping(2) == 2
+            genai_otel.record_outcome(route="serve")
+        assert product._telemetry is not None
+        assert product._telemetry.settings.content.hash_inputs is False  # the safe side: no hashes
+        assert configure_product(prefix="shop").prefix == "shop"
+
+
+def test_ollama_with_broken_settings_is_still_traced(monkeypatch, telemetry, ollama_client, caplog) -> None:
+    from genai_otel.ollama import OllamaInstrumentor
+
+    monkeypatch.setenv("GENAI_OTEL_HASH_KEY", _not_utf8(b"\xc3\x28key"))
+    monkeypatch.setenv("GENAI_OTEL_PROVIDER_MAP", "no equals sign")
+    monkeypatch.setenv("GENAI_OTEL_CONTENT_MAX_LENGTH", "-1")
+    instrumentor = OllamaInstrumentor()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            rate_card=[],
+            redact_disable=5,
+            capture_message_content="SPAN_ONLY",
+        )
+        try:
+            ollama_client.chat(model="llama-test", messages=MESSAGES)
+        finally:
+            instrumentor.uninstrument()
+    (span,) = telemetry.spans()
+    assert span.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH in span.attributes
+    warnings = _warnings(caplog)
+    assert len(warnings) == 4 and not [w for w in warnings if "internal error" in w]
+
+
+AUTO_APP = """
+import os
+import genai_otel
+import openai
+
+@genai_otel.tool
+def track_parcel(parcel_id: str) -> dict:
+    return {"status": "in transit"}
+
+genai_otel.configure_product(prefix=123, baggage=True, baggage_keys=5, max_value_length="x")
+client = openai.OpenAI(base_url=os.environ["TEST_BASE_URL"], api_key="sk-test-0000", max_retries=0)
+with genai_otel.product_context("answer", template_id="t-1"):
+    track_parcel("48213")
+    client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+"""
+
+
+@pytest.mark.slow
+def test_opentelemetry_instrument_with_garbage_everywhere_still_traces(tmp_path, llm_server) -> None:
+    from tests.helpers import run_auto_instrumented
+
+    script = tmp_path / "app.py"
+    script.write_text(AUTO_APP)
+    card = tmp_path / "card.json"
+    card.write_text("null")
+    spans = run_auto_instrumented(
+        script,
+        TEST_BASE_URL=llm_server.openai_base_url,
+        GENAI_OTEL_HASH_KEY=_not_utf8(b"\xff\xfe\xfd"),
+        GENAI_OTEL_PROVIDER_MAP="[1]",
+        GENAI_OTEL_RATE_CARD=str(card),
+        GENAI_OTEL_REDACTION_TIMEOUT_MS="1" + "0" * 30,
+        GENAI_OTEL_REDACT_DISABLE=",,,nonsense",
+        GENAI_OTEL_PRODUCT_MAX_DISTINCT_VALUES="lots",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_ONLY",
+    )
+    names = [span["name"] for span in spans]
+    assert "chat gpt-test" in names and "execute_tool track_parcel" in names and "answer" in names
+    chat = next(span for span in spans if span["name"] == "chat gpt-test")
+    assert chat["attributes"]["app.prompt.template_id"] == "t-1"
+    assert chat["attributes"][sc.GENAI_OTEL_CONTENT_CAPTURED] is True

@@ -329,7 +329,7 @@ def read_capture_mode(value: Any, name: str) -> CaptureMode:
     """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
     if isinstance(value, CaptureMode):
         return value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
         return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return CaptureMode.SPAN_ONLY if value.strip().lower() in _TRUE else CaptureMode.NO_CONTENT
