@@ -330,6 +330,7 @@ def test_instrument_never_raises_and_still_traces(
     assert not [m for m in configured if "internal error" in m]  # bad settings are not bugs
     _assert_one_warning_per_setting(configured, _setting_names(keywords, environment, "instrument"))
     _assert_no_secret(_warnings(caplog), keywords.get("hash_key"))
+    _assert_no_secret(_warnings(caplog), environment.get("GENAI_OTEL_HASH_KEY"))
     telemetry.assert_each_span_ended_once()
 
 
@@ -371,6 +372,7 @@ def test_configure_product_never_raises_and_the_app_still_runs(
     assert not [m for m in configured if "internal error" in m]
     _assert_one_warning_per_setting(configured, _setting_names(keywords, environment, "configure_product"))
     _assert_no_secret(_warnings(caplog), keywords.get("hash_key"))
+    _assert_no_secret(_warnings(caplog), environment.get("GENAI_OTEL_HASH_KEY"))
     telemetry.assert_each_span_ended_once()
 
 

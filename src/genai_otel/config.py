@@ -118,7 +118,7 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
         number = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and len(value) <= 40:
+    elif isinstance(value, str) and len(value) <= 4000:  # int() refuses longer digit strings anyway
         try:
             number = int(value.strip())
         except ValueError:
@@ -236,7 +236,8 @@ def _json_object(text: str) -> tuple[Mapping[Any, Any] | None, list[str]]:
     except ValueError as exc:
         return None, [f"not JSON ({type(exc).__name__} at position {getattr(exc, 'pos', '?')})"]
     if not isinstance(data, dict):
-        return None, [f"JSON holding a {type(data).__name__}, not an object"]
+        kind = "null" if data is None else f"a {type(data).__name__}"
+        return None, [f"JSON holding {kind}, not an object"]
     return data, []
 
 
