@@ -8,7 +8,7 @@ OPENAI_PINNED := 1.66.0 2.54.0
 OLLAMA_PINNED := 0.4.0
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint test-newest test-pinned test-e2e bench clean
+.PHONY: demo test lint test-newest test-pinned test-wheel test-e2e bench bench-peers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,16 +54,40 @@ test-ollama-%: .venv-ollama-%/.installed
 
 test-pinned: $(addprefix test-openai-,$(OPENAI_PINNED)) $(addprefix test-ollama-,$(OLLAMA_PINNED))
 
+# The release artifacts as a user gets them (tests/wheel): `python -m build` (sdist, then the wheel from it),
+# `twine check`, then the wheel installed into a fresh venv and used from a temporary directory outside the
+# checkout: the demo, opentelemetry-instrument, the import of every module, mypy --strict on a user script.
+test-wheel: $(VENV)/.installed
+	$(call run_pytest,$(VENV),-m wheel tests/wheel)
+
 # The deployment (docker-compose.otel.yml, deploy/) proven on real components: rotel, Arize Phoenix,
 # Prometheus, promtool, docker-compose. The tests install what they need (apt-get as root, venvs under
 # .e2e/) and start everything on 127.0.0.1; plain `pytest` leaves them out (docs/deployment.md).
 test-e2e: $(VENV)/.installed
 	$(call run_pytest,$(VENV),-m e2e tests/e2e)
 
-test: lint test-newest test-pinned test-e2e
+test: lint test-newest test-pinned test-wheel test-e2e
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/bench_overhead.py --write docs/performance.md
 
+# The peers (bench/peers-requirements.txt) in a venv of their own; the official successor package in a
+# second one, because it needs an opentelemetry-util-genai that the older official package cannot import.
+.venv-peers/.installed: pyproject.toml bench/peers-requirements.txt
+	$(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-peers/bin/pip install $(PIP_QUIET) -e '.[openai,ollama,demo]' -r bench/peers-requirements.txt
+	touch $@
+
+.venv-peers-successor/.installed: pyproject.toml bench/peers-successor-requirements.txt
+	$(PYTHON) -m venv .venv-peers-successor
+	.venv-peers-successor/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-peers-successor/bin/pip install $(PIP_QUIET) -e '.[openai,ollama,demo]' -r bench/peers-successor-requirements.txt
+	touch $@
+
+bench-peers: .venv-peers/.installed .venv-peers-successor/.installed
+	.venv-peers/bin/python bench/bench_peers.py --successor-python .venv-peers-successor/bin/python \
+		--write docs/performance.md
+
 clean:
-	rm -rf $(VENV) .venv-openai-* .venv-ollama-* .e2e .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-openai-* .venv-ollama-* .venv-peers* .e2e .pytest_cache .ruff_cache .mypy_cache

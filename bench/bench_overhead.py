@@ -2,6 +2,7 @@
 SDK floor.
 
     python bench/bench_overhead.py [--rounds 12] [--calls 150] [--streams 20] [--write docs/performance.md]
+    python bench/bench_overhead.py --active-requests [--rounds 12]
 
 Everything runs in one process, interleaved round by round so that machine noise hits every mode
 alike. The client talks to an in-process transport (no sockets); spans go to an in-memory exporter
@@ -17,6 +18,10 @@ through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
 
 The Ollama rows measure ``ollama.Client.chat`` the same way, over an in-process httpx transport
 answering with Ollama's JSON and NDJSON.
+
+``--active-requests`` measures only what ``GENAI_OTEL_ACTIVE_REQUESTS=true`` adds to a call: the SDK's
+two ``add()`` calls on the up-down counter (with the attribute dict they take), alone, and a chat call
+instrumented with the counter against one without, paired.
 
 Per-call figures are medians of single-call CPU times (``time.thread_time_ns``). "Ours beyond the floor" is instrumented minus
 bare minus floor: the cost of genai-otel's own code. The per-chunk row also times the stream wrapper
@@ -389,6 +394,55 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     }
 
 
+def active_requests_cost(rounds: int) -> dict[str, float]:
+    """Median µs per call that the active-requests counter adds (see the module docstring)."""
+    reader = InMemoryMetricReader()
+    counter = (
+        MeterProvider(metric_readers=[reader])
+        .get_meter("bench")
+        .create_up_down_counter(sc.METRIC_CLIENT_ACTIVE_REQUESTS, unit=sc.UNIT_REQUESTS)
+    )
+    clock = time.thread_time_ns
+    batch = 1000
+    per_pair = []
+    for _ in range(rounds * 10):
+        t0 = clock()
+        for _ in range(batch):
+            attributes = {
+                sc.GEN_AI_OPERATION_NAME: "chat",
+                sc.GEN_AI_PROVIDER_NAME: "openai",
+                sc.GEN_AI_REQUEST_MODEL: "gpt-bench",
+            }
+            counter.add(1, attributes)
+            counter.add(-1, attributes)
+        per_pair.append((clock() - t0) / batch)
+    client = _client()
+    setups = {"off": Setup(), "on": Setup(active_requests=True)}
+    samples: dict[str, list[int]] = {"off": [], "on": []}
+    for warm_up in (True, False):
+        for _ in range(1 if warm_up else rounds):
+            for label, setup in random.sample(list(setups.items()), 2):
+                setup.instrument()
+                gc.collect()
+                gc.disable()
+                try:
+                    for _ in range(150):
+                        t0 = clock()
+                        _call(client)
+                        samples[label].append(clock() - t0)
+                finally:
+                    gc.enable()
+                    setup.uninstrument()
+                    setup.exporter.clear()
+            if warm_up:
+                samples = {"off": [], "on": []}
+    return {
+        "sdk_two_adds_us": statistics.median(per_pair) / 1000,
+        "call_off_us": statistics.median(samples["off"]) / 1000,
+        "call_on_us": statistics.median(samples["on"]) / 1000,
+    }
+
+
 def _new_samples() -> dict[str, list[int]]:
     return {"bare": [], "overhead": [], "floor": []}
 
@@ -620,8 +674,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=150)
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--write", metavar="MARKDOWN", help="replace the figures section of this file")
+    parser.add_argument(
+        "--active-requests", action="store_true", help="measure only what GENAI_OTEL_ACTIVE_REQUESTS adds"
+    )
     args = parser.parse_args()
     command = "python " + " ".join(sys.argv)
+    if args.active_requests:
+        cost = active_requests_cost(args.rounds)
+        print(
+            f"active requests: the SDK's two add() calls {cost['sdk_two_adds_us']:.2f} µs; chat call "
+            f"{cost['call_off_us']:.1f} µs off, {cost['call_on_us']:.1f} µs on "
+            f"(+{cost['call_on_us'] - cost['call_off_us']:.1f} µs). Machine: {platform.machine()}, "
+            f"Python {platform.python_version()}, opentelemetry-sdk {_sdk_version()}. Command: `{command}`."
+        )
+        return
     result = run(args.rounds, args.calls, args.streams)
     ollama_result = run_ollama(args.rounds, args.calls, args.streams)
     result["median_us"].update(ollama_result.pop("median_us"))

@@ -71,9 +71,14 @@ def growth_in_our_code(workload: Callable[[], object]) -> tuple[int, list[Any]]:
     return sum(stat.size_diff for stat in ours), ours[:5]
 
 
-def run_auto_instrumented(script: Path, **env: str) -> list[dict[str, Any]]:
-    """Run ``script`` under ``opentelemetry-instrument`` with the console exporter; its spans as dicts."""
-    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
+def run_auto_instrumented(
+    script: Path, *, python: Path | None = None, cwd: Path | None = None, **env: str
+) -> list[dict[str, Any]]:
+    """Run ``script`` under ``opentelemetry-instrument`` with the console exporter; its spans as dicts.
+
+    ``python``: the interpreter of another venv (its ``opentelemetry-instrument`` is used), run in ``cwd``."""
+    interpreter = python or Path(sys.executable)
+    instrument = interpreter.with_name("opentelemetry-instrument")
     environment = {
         **os.environ,
         "OTEL_TRACES_EXPORTER": "console",
@@ -83,8 +88,9 @@ def run_auto_instrumented(script: Path, **env: str) -> list[dict[str, Any]]:
         **env,
     }
     done = subprocess.run(
-        [str(instrument), sys.executable, str(script)],
+        [str(instrument), str(interpreter), str(script)],
         env=environment,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,9 +1,10 @@
 """genai-otel: OpenTelemetry instrumentation for LLM clients, to the GenAI semantic conventions v1.41.1.
 
 The instrumentors live in :mod:`genai_otel.openai` and :mod:`genai_otel.ollama`. This package holds the
-public API for the application's own telemetry: the product decision context, its outcome, and tool spans.
+public API for the application's own telemetry: the product decision context, its outcome, cache lookups, and tool spans.
 """
 
+from genai_otel.cache import record_cache_lookup
 from genai_otel.cost import Price, RateCard
 from genai_otel.product import (
     StalledLoop,
@@ -28,6 +29,7 @@ __all__ = [
     "configure_product",
     "current_scope",
     "product_context",
+    "record_cache_lookup",
     "record_outcome",
     "report_progress",
     "tool",

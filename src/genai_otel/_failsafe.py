@@ -3,12 +3,20 @@
 Every place where our code runs inside a client call catches its own exceptions and hands them
 here. The first failure at a site is logged at WARNING with its traceback; repeats go to DEBUG, so
 a bug that fires on every call cannot flood the application's logs.
+
+The traceback is written into the message as frames and exception types, never with ``exc_info`` and
+never with exception messages: our failures happen while handling the application's data (a redactor that
+raises on the text it was given, a ``KeyError`` naming a value), and a log record may be exported wherever
+Python logging is bridged to OpenTelemetry.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+
+from genai_otel._exceptions import format_chain
 
 logger = logging.getLogger("genai_otel")
 
@@ -28,14 +36,23 @@ def report_internal_error(site: str) -> None:
         if first:
             logger.warning(
                 "genai-otel: internal error in %s; the client call goes on uninstrumented "
-                "where needed (reported once per site, later ones at DEBUG)",
+                "where needed (reported once per site, later ones at DEBUG)\n%s",
                 site,
-                exc_info=True,
+                _where(),
             )
-        else:
-            logger.debug("genai-otel: internal error in %s", site, exc_info=True)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug("genai-otel: internal error in %s\n%s", site, _where())
     except Exception:  # logging itself failed: nothing more we can safely do
         pass
+
+
+def _where() -> str:
+    exc = sys.exc_info()[1]
+    return format_chain(exc, _no_message) if exc is not None else ""
+
+
+def _no_message(exc: BaseException) -> None:
+    return None
 
 
 _warned_settings: set[str] = set()

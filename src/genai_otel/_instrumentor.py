@@ -68,6 +68,9 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 content=settings.content,
                 logger_provider=logger_provider,
                 rate_card=settings.rate_card,
+                call_records=settings.call_records,
+                preview_chars=settings.preview_chars,
+                active_requests=settings.active_requests,
             )
 
         given = (settings.tracer_provider, settings.meter_provider, settings.logger_provider)

@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
 from genai_otel.cost import RATE_CARD_ENV, RateCard
-from genai_otel.providers import PROVIDER_MAP_ENV, parse_rule_entries, rule_problem
 from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
@@ -39,10 +38,14 @@ REDACT_PATTERNS_ENV = "GENAI_OTEL_REDACT_PATTERNS"
 REDACT_DISABLE_ENV = "GENAI_OTEL_REDACT_DISABLE"
 REDACTOR_ENV = "GENAI_OTEL_REDACTOR"
 REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
+CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
+PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
+ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
 
 # Documented ranges (README, Configuration): values outside are clamped, with a warning.
 CONTENT_MAX_LENGTH_RANGE = (1, 1_048_576)
 REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a call waits at most this
+PREVIEW_CHARS_RANGE = (0, 16384)  # 0 is off
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -464,16 +467,15 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
     hash_key, key_usable = read_hash_key(*setting(kwargs, "hash_key", HASH_KEY_ENV, function))
     length_value, length_source = setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV, function)
     binary_value, binary_source = setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV, function)
-    policy = None
-    if mode is not CaptureMode.NO_CONTENT:  # redaction settings matter (and are read) only with capture on
-        try:
-            policy = _load_policy(kwargs, function)
-        except Exception as exc:
-            warn_setting_once(
-                f"{function}:redaction",
-                f"{function}: redaction settings could not be read ({type(exc).__name__}); {_DROPPED}",
-            )
-            policy = RedactionPolicy(broken="redaction settings unreadable")
+    # Built in every mode: exception messages are content, and pass this gate even with capture off.
+    try:
+        policy = _load_policy(kwargs, function)
+    except Exception as exc:
+        warn_setting_once(
+            f"{function}:redaction",
+            f"{function}: redaction settings could not be read ({type(exc).__name__}); {_DROPPED}",
+        )
+        policy = RedactionPolicy(broken="redaction settings unreadable")
     return ContentSettings(
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
@@ -484,25 +486,7 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
     )
 
 
-# --- providers and rate card --------------------------------------------------------------------------------
-_PROVIDER_MAP_EXAMPLE = "api.example.com=openai,:8000=vllm,*.corp.example=azure.ai.openai"
-
-
-def read_provider_map(value: Any, name: str = "instrument(provider_map=...)") -> dict[str, str]:
-    """User rules for ``gen_ai.provider.name``: a mapping or ``pattern=provider,...`` text; else the env."""
-    if value is None:
-        value, name = os.environ.get(PROVIDER_MAP_ENV), PROVIDER_MAP_ENV
-    return read_mapping(
-        value,
-        name,
-        {},
-        expected=f"pattern=provider rules (e.g. {_PROVIDER_MAP_EXAMPLE!r})",
-        fallback="the built-in rules apply",
-        parse_text=parse_rule_entries,
-        check_entry=rule_problem,
-    )
-
-
+# --- rate card --------------------------------------------------------------------------------
 def read_rate_card(value: Any, name: str = "instrument(rate_card=...)") -> RateCard | None:
     """A RateCard, a mapping, or the path of a JSON file; else ``GENAI_OTEL_RATE_CARD``. A card that cannot
     be used is named in one warning and no cost is recorded; a bad model entry costs only that model."""
@@ -558,14 +542,21 @@ def _read_rate_card(value: Any, name: str) -> RateCard | None:
 # --- all of instrument()'s settings -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    # The user's rules for gen_ai.provider.name (see genai_otel.providers), already validated.
-    provider_map: Mapping[str, str] = field(default_factory=dict)
+    # The user's rules for gen_ai.provider.name, read (and warned about) by genai_otel.providers; None: the
+    # GENAI_OTEL_PROVIDER_MAP variable.
+    provider_map: Any = None
     # Semconv records one time_per_output_chunk point per chunk. The SDK's cost per point is many
     # times our whole per-chunk cost (docs/performance.md), and an SDK View that drops the metric
     # does not save it; this switch does.
     time_per_output_chunk: bool = True
     content: ContentSettings = field(default_factory=ContentSettings)
     rate_card: RateCard | None = None
+    # One gen_ai.client.inference.operation.details log record per call (docs/telemetry.md).
+    call_records: bool = False
+    # First N characters of the output text, redacted, on the span and the call record; 0 is off.
+    preview_chars: int = 0
+    # The genai_otel.client.active_requests up-down counter: two SDK calls per call, hence opt-in.
+    active_requests: bool = False
     # None: the global providers.
     tracer_provider: Any = None
     meter_provider: Any = None
@@ -575,11 +566,17 @@ class Settings:
     def load(cls, **kwargs: Any) -> Settings:
         """Each setting read on its own; never raises."""
         chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
+        preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
+        active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
         return cls(
-            provider_map=read_provider_map(kwargs.get("provider_map")),
+            provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
             content=load_content_settings(kwargs),
             rate_card=read_rate_card(kwargs.get("rate_card")),
+            call_records=read_bool(records_value, records_source, False),
+            preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
+            active_requests=read_bool(active_value, active_source, False),
             tracer_provider=read_provider(
                 kwargs.get("tracer_provider"),
                 "instrument(tracer_provider=...)",
@@ -617,7 +614,6 @@ __all__ = [
     "read_names",
     "read_positive_int",
     "read_provider",
-    "read_provider_map",
     "read_rate_card",
     "read_text",
     "setting",

@@ -239,6 +239,108 @@ def system_prompt_of(request: RequestContent) -> list[Part] | None:
     return parts or None
 
 
+# --- text values, for the custom redactor ------------------------------------------------------------------
+# Fields of the semconv shapes whose values the protocol or genai-otel decides, not the user: roles, part
+# types, ids, tool names, MIME types, JSON Schema keywords. The custom redactor is not given them (the
+# built-in detectors and patterns are), nor dictionary keys; everything else is text, everything below a
+# part's own fields included (tool-call arguments and responses, schema descriptions).
+_MESSAGE_FIELDS = frozenset({"role", "finish_reason"})
+_PART_FIELDS = frozenset({"type", "id", "name", "modality", "mime_type", "file_id"})
+_TOOL_DEFINITION_FIELDS = frozenset({"type", "name"})
+_SCHEMA_KEYWORDS = frozenset({"type", "format", "required", "$ref", "$schema", "$id"})
+# The walk of each content attribute; any other value (tool arguments and results) is text throughout.
+_SHAPES = {
+    sc.GEN_AI_INPUT_MESSAGES: "messages",
+    sc.GEN_AI_OUTPUT_MESSAGES: "messages",
+    sc.GEN_AI_SYSTEM_INSTRUCTIONS: "parts",
+    sc.GEN_AI_TOOL_DEFINITIONS: "tool_definitions",
+}
+_Slot = tuple[Any, Any]  # (container, key or index) of a string in a cleaned structure
+
+
+def _is_blob(value: dict[str, Any]) -> bool:
+    # The test ContentRecorder._clean applies; a cleaned blob's content is its size or its payload.
+    return value.get("type") == "blob" and isinstance(value.get("content"), str)
+
+
+class _TextValues:
+    """Where the strings of a cleaned structure sit: text values for the custom redactor, and structural
+    values, which are only capped. Cleaned structures are built afresh, so they are written in place."""
+
+    __slots__ = ("slots", "structure")
+
+    def __init__(self) -> None:
+        self.slots: list[_Slot] = []
+        self.structure: list[_Slot] = []
+
+    def values(self, container: Any, key: Any) -> None:
+        value = container[key]
+        if isinstance(value, str):
+            self.slots.append((container, key))
+        elif isinstance(value, dict):
+            blob = _is_blob(value)
+            for field in value:
+                if blob and field == "content":
+                    continue
+                if blob and field in _PART_FIELDS:
+                    self._structural(value, field, "values")
+                else:
+                    self.values(value, field)
+        elif isinstance(value, list):
+            for index in range(len(value)):
+                self.values(value, index)
+
+    def _structural(self, container: Any, key: Any, walk: str) -> None:
+        value = container[key]
+        if isinstance(value, str):
+            self.structure.append((container, key))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            self.structure.extend((value, index) for index in range(len(value)))
+        else:  # not a value of ours after all (a property named "type" in a schema)
+            getattr(self, walk)(container, key)
+
+    def _fields(
+        self, record: Any, structural: frozenset[str], walks: Mapping[str, str], default: str
+    ) -> None:
+        for field in record:
+            if field in structural:
+                self._structural(record, field, default)
+            else:
+                getattr(self, walks.get(field, default))(record, field)
+
+    def _records(
+        self, container: Any, key: Any, structural: frozenset[str], walks: Mapping[str, str]
+    ) -> None:
+        records = container[key]
+        if not isinstance(records, list):
+            self.values(container, key)
+            return
+        for index, record in enumerate(records):
+            if isinstance(record, dict) and not _is_blob(record):
+                self._fields(record, structural, walks, "values")
+            else:
+                self.values(records, index)
+
+    def messages(self, container: Any, key: Any) -> None:
+        self._records(container, key, _MESSAGE_FIELDS, {"parts": "parts"})
+
+    def parts(self, container: Any, key: Any) -> None:
+        self._records(container, key, _PART_FIELDS, {})
+
+    def tool_definitions(self, container: Any, key: Any) -> None:
+        self._records(container, key, _TOOL_DEFINITION_FIELDS, {"parameters": "schema"})
+
+    def schema(self, container: Any, key: Any) -> None:
+        value = container[key]
+        if isinstance(value, dict) and not _is_blob(value):
+            self._fields(value, _SCHEMA_KEYWORDS, {}, "schema")
+        elif isinstance(value, list):
+            for index in range(len(value)):
+                self.schema(value, index)
+        else:
+            self.values(container, key)
+
+
 # --- the recorder's content stage ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ContentSettings:
@@ -260,6 +362,7 @@ class ContentRecorder:
         self.capturing = settings.mode is not CaptureMode.NO_CONTENT
         self._emit_event = emit_event if settings.mode.on_events else None
         self.policy = settings.policy or RedactionPolicy()
+        self._redactor_follows = self.policy.has_redactor
 
     @property
     def wanted(self) -> bool:
@@ -282,8 +385,12 @@ class ContentRecorder:
         output_messages: list[Message] | None,
         event_attributes: Callable[[], dict[str, Any]],
         span_context: Any,
+        record: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Span attributes for the content (or for its absence); emits the event in event modes."""
+        """Span attributes for the content (or for its absence); emits the event in event modes.
+
+        With call records on, ``record`` is given: in event modes the redacted content goes into it
+        (the call's one record) instead of into an event of its own."""
         mode = self.settings.mode
         status: dict[str, Any] = {
             sc.GENAI_OTEL_CONTENT_CAPTURE_MODE: mode.value,
@@ -303,7 +410,10 @@ class ContentRecorder:
         if mode.on_spans:
             for key, value in structured.items():
                 attributes[key] = json.dumps(value, ensure_ascii=False)
-        if self._emit_event is not None:
+        if record is not None:
+            if mode.on_events:
+                record.update(structured)
+        elif self._emit_event is not None:
             try:
                 event = event_attributes()
                 event.update(status)
@@ -312,6 +422,21 @@ class ContentRecorder:
             except Exception:
                 report_internal_error("emitting the content event")
         return attributes
+
+    def preview(self, output_messages: list[Message] | None, chars: int) -> str | None:
+        """The first ``chars`` characters of the output text, redacted; None without output text.
+
+        The whole text is redacted before it is cut, so that a cut cannot split an e-mail address or a
+        card number into a piece the detectors no longer recognise. Raises RedactionFailed."""
+        texts = [
+            part["content"]
+            for message in output_messages or ()
+            for part in message.get("parts", ())
+            if part.get("type") == "text" and isinstance(part.get("content"), str) and part["content"]
+        ]
+        if not texts:
+            return None
+        return self.policy.redact("\n".join(texts))[:chars]
 
     def _redacted(self, content: Content, output_messages: list[Message] | None) -> dict[str, Any]:
         request = content.request
@@ -324,21 +449,44 @@ class ContentRecorder:
             raw[sc.GEN_AI_TOOL_DEFINITIONS] = request.tool_definitions
         if output_messages:
             raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
-        return {key: self._clean(value) for key, value in raw.items()}
+        return self.redacted(raw)
+
+    def redacted(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """``raw`` (values by attribute name) through the gate: every string, keys included, through the
+        built-in detectors and patterns, then the call's text values through the custom redactor as one
+        batch with one budget, then capped. Raises RedactionFailed."""
+        cleaned = {key: self._clean(value) for key, value in raw.items()}
+        if self._redactor_follows:
+            texts = _TextValues()
+            for key in cleaned:
+                getattr(texts, _SHAPES.get(key, "values"))(cleaned, key)
+            results = self.policy.apply_redactor([container[key] for container, key in texts.slots])
+            for (container, key), text in zip(texts.slots, results, strict=True):
+                container[key] = self._cap(text)
+            for container, key in texts.structure:
+                container[key] = self._cap(container[key])
+        return cleaned
 
     def _clean(self, value: Any) -> Any:
-        """Redact every string (keys included), then cap it. Blob payloads become a size and type."""
+        """Every string (keys included) through the built-in detectors and patterns, then capped (see
+        _text). Blob payloads become a size and type."""
         if isinstance(value, str):
-            return self._cap(self.policy.redact(value))
+            return self._text(value)
         if isinstance(value, Mapping):
             if value.get("type") == "blob" and isinstance(value.get("content"), str):
                 return self._blob(value)
-            return {self.policy.redact(str(k)): self._clean(v) for k, v in value.items()}
+            return {self.policy.apply_detectors(str(k)): self._clean(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self._clean(item) for item in value]
         if value is None or isinstance(value, (bool, int, float)):
             return value
-        return self._cap(self.policy.redact(str(value)))
+        return self._text(str(value))
+
+    def _text(self, text: str) -> str:
+        """A string through the built-in detectors and patterns; capped now unless the custom redactor is
+        still to see it (the cap comes after all redaction)."""
+        text = self.policy.apply_detectors(text)
+        return text if self._redactor_follows else self._cap(text)
 
     def _blob(self, part: Mapping[str, Any]) -> dict[str, Any]:
         cleaned = {k: self._clean(v) for k, v in part.items() if k != "content"}

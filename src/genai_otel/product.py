@@ -31,6 +31,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
 
 from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_text
+from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
 from genai_otel.config import (
     described,
@@ -201,6 +203,11 @@ class _Telemetry:
             unit="{call}",
             description="Tool calls repeating an earlier call's tool and arguments with no progress in between.",
         )
+        self.cache_lookups = meter.create_counter(
+            sc.METRIC_CACHE_LOOKUPS,
+            unit=sc.UNIT_LOOKUPS,
+            description="Lookups in the application's own cache in front of the model, by cache and result.",
+        )
         self.content = ContentRecorder(settings.content, None)
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
@@ -308,7 +315,7 @@ def _valid_value(key: str, value: Any, telemetry: _Telemetry) -> Any:
         return value
     if isinstance(value, str):
         if len(value) <= telemetry.settings.max_value_length:
-            return value
+            return encodable_text(str(value))
         warn_setting_once(
             f"value-length:{key}",
             f"product attribute {key} dropped: {len(value)} characters, over the limit of "
@@ -393,7 +400,9 @@ def _enter(name: str | None, values: dict[str, Any]) -> tuple[ProductScope, Any,
     span = None
     context = otel_context.get_current()
     if name is not None:
-        span = telemetry.tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
+        span = telemetry.tracer.start_span(
+            encodable_text(str(name)), kind=SpanKind.INTERNAL, attributes=attributes
+        )
         context = trace.set_span_in_context(span, context)
     if telemetry.settings.baggage:
         for keyword in telemetry.settings.baggage_keys:
@@ -420,11 +429,7 @@ def _scope(name: str | None, values: dict[str, Any]) -> Iterator[ProductScope]:
     except BaseException as exc:
         if span is not None and isinstance(exc, Exception):
             try:
-                from genai_otel.recording import _error_type, _record_exception
-
-                _record_exception(span, exc)
-                span.set_attribute(sc.ERROR_TYPE, _error_type(exc))
-                span.set_status(trace.Status(trace.StatusCode.ERROR, _error_type(exc)))
+                record_exception(span, exc, _get_telemetry().content.policy)
             except Exception:
                 report_internal_error("product_context recording an error")
         raise
@@ -530,7 +535,7 @@ def _record_outcome(
     ):
         name = telemetry.name(KNOWN_ATTRIBUTES[keyword])
         if name in outcome or (scope is not None and name in scope.attributes):
-            labels[name] = telemetry.bounded(name, str(value))
+            labels[name] = telemetry.bounded(name, encodable_text(str(value)))
     exemplar_context = trace.set_span_in_context(span)
     route_name = telemetry.name(sc.PRODUCT_ANSWER_ROUTE)
     request_labels = dict(labels)

@@ -14,9 +14,12 @@ matches is ``openai_compatible``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from typing import Any
 
 from genai_otel import semconv as sc
+from genai_otel.config import read_mapping
 
 PROVIDER_MAP_ENV = "GENAI_OTEL_PROVIDER_MAP"
 
@@ -112,14 +115,31 @@ def rule_problem(pattern: str, provider: str) -> str | None:
     return None
 
 
+_PROVIDER_MAP_EXAMPLE = "api.example.com=openai,:8000=vllm,*.corp.example=azure.ai.openai"
+
+
+def read_provider_map(value: Any, name: str = "instrument(provider_map=...)") -> dict[str, str]:
+    """User rules: a mapping or ``pattern=provider,...`` text; None reads ``GENAI_OTEL_PROVIDER_MAP``. Rules
+    that cannot be used are skipped, all named in one warning; a value of another type is ignored."""
+    if value is None:
+        value, name = os.environ.get(PROVIDER_MAP_ENV), PROVIDER_MAP_ENV
+    return read_mapping(
+        value,
+        name,
+        {},
+        expected=f"pattern=provider rules (e.g. {_PROVIDER_MAP_EXAMPLE!r})",
+        fallback="the built-in rules apply",
+        parse_text=parse_rule_entries,
+        check_entry=rule_problem,
+    )
+
+
 class ProviderResolver:
     """Resolves (host, port) to a provider name; results are cached per endpoint."""
 
     def __init__(self, user_rules: Mapping[str, str] | str | None = None) -> None:
         """``user_rules``: a mapping or ``pattern=provider,...`` text; None reads ``GENAI_OTEL_PROVIDER_MAP``.
         Unusable rules are named in one warning and skipped."""
-        from genai_otel.config import read_provider_map  # config imports this module
-
         rules = [_Rule(pattern, provider, user=False) for pattern, provider in BUILTIN_RULES.items()]
         rules.extend(_Rule(p, v, user=True) for p, v in read_provider_map(user_rules).items())
         rules.sort(key=lambda rule: rule.rank, reverse=True)

@@ -7,18 +7,19 @@ CLIENT span with the request attributes (all of them, so that samplers see them)
 * ``succeed()``: the provider answered; a stream that ended without the provider's end marker is
   recorded as ``error.type=stream_truncated``.
 * ``fail(exc)``: an ``Exception`` escaped the client: status ERROR, ``error.type``, the exception
-  recorded with its message scrubbed of secrets.
+  recorded through the redaction gate (see :mod:`genai_otel._exceptions`).
 * ``interrupt(outcome)``: the caller stopped it: closed a stream early, abandoned it to the garbage
   collector, or was cancelled (``asyncio.CancelledError``, ``KeyboardInterrupt``). Not an error;
   ``genai_otel.outcome`` says which. Such partial calls do not feed
   ``gen_ai.client.operation.duration``, whose percentiles describe whole operations.
+
+Every string handed to the OTel API (span name, attributes, event, metric attributes) is made encodable
+first (:mod:`genai_otel._encoding`): one value an exporter cannot encode would lose the whole batch.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from array import array
 from typing import Any
 
@@ -27,12 +28,14 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_attributes, encodable_text
+from genai_otel._exceptions import error_type as _error_type
+from genai_otel._exceptions import gated_error_code, record_exception
 from genai_otel._failsafe import report_internal_error
-from genai_otel.content import ContentRecorder, ContentSettings
+from genai_otel.content import EVENT_NAME, ContentRecorder, ContentSettings
 from genai_otel.cost import RateCard
 from genai_otel.operation import Operation
 from genai_otel.product import span_attributes as product_span_attributes
-from genai_otel.redaction import scrub_secrets
 from genai_otel.version import __version__
 
 _perf_ns = time.perf_counter_ns
@@ -41,6 +44,15 @@ _wall_ns = time.time_ns
 # Profile attributes that also go on metrics (bounded values only; the system fingerprint changes
 # with every deployment of the provider's model and stays on spans).
 _METRIC_PROFILE_KEYS = (sc.OPENAI_RESPONSE_SERVICE_TIER,)
+# Content as the span carries it (JSON text); a call record carries content only in event modes.
+_SPAN_CONTENT_KEYS = frozenset(
+    (
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+        sc.GEN_AI_TOOL_DEFINITIONS,
+    )
+)
 
 
 class Recorder:
@@ -55,14 +67,23 @@ class Recorder:
         content: ContentSettings | None = None,
         logger_provider: Any = None,
         rate_card: RateCard | None = None,
+        call_records: bool = False,
+        preview_chars: int = 0,
+        active_requests: bool = False,
     ) -> None:
         self.time_per_output_chunk_enabled = time_per_output_chunk
+        # Decided here, once: with these off, a call pays nothing for them but a falsy check.
+        self.call_records = call_records
+        self.preview_chars = preview_chars
         self._logger: Any = None
-        if content is not None and content.mode.on_events:
+        if call_records or (content is not None and content.mode.on_events):
             self._logger = _logs.get_logger(
                 instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
             )
         self.content = ContentRecorder(content or ContentSettings(), self._emit_event)
+        # Adapters read the request's messages for capture and hashes, and the output for the preview.
+        self.reads_content = self.content.wanted or preview_chars > 0
+        self.collects_output = self.content.capturing or preview_chars > 0
         self.rate_card = rate_card
         self.tracer = trace.get_tracer(
             instrumenting_module, __version__, tracer_provider, schema_url=sc.SCHEMA_URL
@@ -93,6 +114,13 @@ class Recorder:
             "chunk after the first.",
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
+        self.active_requests = None
+        if active_requests:
+            self.active_requests = meter.create_up_down_counter(
+                sc.METRIC_CLIENT_ACTIVE_REQUESTS,
+                unit=sc.UNIT_REQUESTS,
+                description="GenAI calls in flight: started and not yet ended (a stream until its span ends).",
+            )
         self.cost = None
         if rate_card is not None:
             self.cost = meter.create_counter(
@@ -114,26 +142,35 @@ class Recorder:
             explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS),
         )
 
-    def _emit_event(self, name: str, attributes: dict[str, Any], span: Any) -> None:
+    def _emit_event(
+        self,
+        name: str,
+        attributes: dict[str, Any],
+        span: Any,
+        timestamp: int | None = None,
+        severity: _logs.SeverityNumber = _logs.SeverityNumber.INFO,
+    ) -> None:
         logger = self._logger
         enabled = getattr(logger, "enabled", None)
         if enabled is not None and not enabled(event_name=name):
             return
         logger.emit(
             event_name=name,
-            attributes=attributes,
+            attributes=encodable_attributes(attributes),
             context=trace.set_span_in_context(span),
-            severity_number=_logs.SeverityNumber.INFO,
+            severity_number=severity,
+            timestamp=timestamp,
         )
 
     def start(self, op: Operation) -> Call:
         start_wall = _wall_ns()
         start_perf = _perf_ns()
-        name = f"{op.name} {op.request_model}" if op.request_model else op.name
+        name = encodable_text(f"{op.name} {op.request_model}") if op.request_model else op.name
         attributes = request_attributes(op)
         product = product_span_attributes()
         if product:
             attributes.update(product)
+        encodable_attributes(attributes)
         span = self.tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_wall
         )
@@ -142,6 +179,18 @@ class Recorder:
             # Gaps between output chunks are buffered and recorded when the stream ends, so a chunk
             # costs an append; streams longer than a few thousand chunks flush as they go.
             call.chunk_gaps = array("q")
+        if self.call_records:
+            call.product = product
+        if self.active_requests is not None:
+            active = {sc.GEN_AI_OPERATION_NAME: op.name, sc.GEN_AI_PROVIDER_NAME: op.provider}
+            if op.request_model is not None:
+                active[sc.GEN_AI_REQUEST_MODEL] = op.request_model
+            # Last: once counted, the call is certain to end (and be discounted) exactly once.
+            try:
+                self.active_requests.add(1, active)
+                call.active = active
+            except Exception:  # the call is traced all the same, just not counted
+                report_internal_error("counting active requests")
         return call
 
 
@@ -151,11 +200,13 @@ class Call:
     __slots__ = (
         "_ended",
         "_recorder",
+        "active",
         "chunk_count",
         "chunk_gaps",
         "first_chunk_ns",
         "last_chunk_ns",
         "op",
+        "product",
         "span",
         "start_ns",
         "start_wall_ns",
@@ -229,9 +280,20 @@ class Call:
         span = self.span
         try:
             op = self.op
-            error_type = _error_type(exc) if exc is not None else op.error_type
+            if exc is not None:
+                error_type: str | None = _error_type(exc)
+            elif op.error_type is not None and op.error_type != sc.ERROR_STREAM_TRUNCATED:
+                # A code the provider reported inside its response: text of theirs, so it passes the gate.
+                error_type = gated_error_code(op.error_type, self._recorder.content.policy)
+            else:
+                error_type = op.error_type
+            recorder = self._recorder
             recording = span.is_recording()
-            attributes = response_attributes(op) if recording or op.content is not None else {}
+            attributes = (
+                response_attributes(op)
+                if recording or op.content is not None or recorder.call_records
+                else {}
+            )
             if self.first_chunk_ns:
                 attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
                     self.first_chunk_ns - self.start_ns
@@ -254,24 +316,38 @@ class Call:
                 # reported inside a 200 stream).
                 if isinstance(status_code, int) and 100 <= status_code <= 599:
                     attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
+            record = {} if recorder.call_records else None
             if op.content is not None:
-                try:
-                    attributes.update(self._content_attributes(attributes, outcome, error_type))
-                except Exception:  # fail closed: no content rather than unredacted content
-                    report_internal_error("recording message content")
-                    attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
-                    attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
+                if recorder.preview_chars:
+                    self._add_preview(attributes, outcome, error_type)
+                if recorder.content.capturing:
+                    try:
+                        output = self._output_messages(outcome, error_type)
+                        attributes.update(self._content_attributes(attributes, output, record))
+                    except Exception:  # fail closed: no content rather than unredacted content
+                        report_internal_error("recording message content")
+                        attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
+                        attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
+                        record = {} if record is not None else None
+            if record is not None:
+                self._emit_record(attributes, record, end_perf_ns, error_type)
             if recording:
-                span.set_attributes(attributes)
+                span.set_attributes(encodable_attributes(attributes))
                 if exc is not None:
-                    _record_exception(span, exc)
-                    span.set_status(Status(StatusCode.ERROR, _scrubbed_message(exc)))
+                    record_exception(span, exc, self._recorder.content.policy)
                 elif error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
             self._record_metrics(end_perf_ns, error_type, outcome)
         except Exception:
             report_internal_error("recording the end of a call")
         finally:
+            if self._recorder.active_requests is not None:
+                try:
+                    active = getattr(self, "active", None)
+                    if active is not None:
+                        self._recorder.active_requests.add(-1, active)
+                except Exception:
+                    report_internal_error("counting active requests")
             try:
                 span.end(end_time=self.start_wall_ns + (end_perf_ns - self.start_ns))
             except Exception:
@@ -286,19 +362,57 @@ class Call:
             op.request_model, op.response_model, op.input_tokens, op.output_tokens, op.cache_read_input_tokens
         )
 
-    def _content_attributes(
-        self, end_attributes: dict[str, Any], outcome: str | None, error_type: str | None
-    ) -> dict[str, Any]:
-        op = self.op
-        content = op.content
+    def _output_messages(self, outcome: str | None, error_type: str | None) -> Any:
+        content = self.op.content
         assert content is not None
         output = content.output_messages
         if output is None and content.stream is not None:
             unfinished = outcome or (sc.FINISH_ERROR if error_type is not None else sc.FINISH_STOP)
-            output = content.stream.messages(op.finish_reasons, unfinished)
+            output = content.stream.messages(self.op.finish_reasons, unfinished)
+        return output
+
+    def _add_preview(self, attributes: dict[str, Any], outcome: str | None, error_type: str | None) -> None:
+        try:
+            output = self._output_messages(outcome, error_type)
+            preview = self._recorder.content.preview(output, self._recorder.preview_chars)
+        except Exception:  # RedactionFailed or a bug: fail closed, no preview rather than a raw one
+            report_internal_error("redacting the output preview; preview dropped")
+            return
+        if preview is not None:
+            attributes[sc.GENAI_OTEL_OUTPUT_PREVIEW] = preview
+
+    def _content_attributes(
+        self, end_attributes: dict[str, Any], output: Any, record: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        op = self.op
+        content = op.content
+        assert content is not None
         return self._recorder.content.finish(
-            content, output, lambda: {**request_attributes(op), **end_attributes}, self.span
+            content, output, lambda: {**request_attributes(op), **end_attributes}, self.span, record
         )
+
+    def _emit_record(
+        self, attributes: dict[str, Any], content: dict[str, Any], end_perf_ns: int, error_type: str | None
+    ) -> None:
+        """The call record: every attribute of the call, its trace context, and content only where the
+        capture mode puts content on events (``content`` holds it then)."""
+        try:
+            record = request_attributes(self.op)
+            if self.product:
+                record.update(self.product)
+            for key, value in attributes.items():
+                if key not in _SPAN_CONTENT_KEYS:
+                    record[key] = value
+            record.update(content)
+            self._recorder._emit_event(
+                EVENT_NAME,
+                record,
+                self.span,
+                self.start_wall_ns + (end_perf_ns - self.start_ns),
+                _logs.SeverityNumber.WARN if error_type is not None else _logs.SeverityNumber.INFO,
+            )
+        except Exception:
+            report_internal_error("emitting the call record")
 
     def _record_metrics(self, end_perf_ns: int, error_type: str | None, outcome: str | None) -> None:
         recorder = self._recorder
@@ -451,51 +565,4 @@ def _metric_attributes(op: Operation) -> dict[str, Any]:
             value = profile.get(key)
             if value is not None:
                 attributes[key] = value
-    return attributes
-
-
-# --- errors -------------------------------------------------------------------------------------------
-_error_type_cache: dict[type, str] = {}
-
-
-def _error_type(exc: BaseException) -> str:
-    """The exception's qualified name, under its package's public path when it has one
-    (``openai.RateLimitError`` rather than ``openai._exceptions.RateLimitError``)."""
-    cls = type(exc)
-    cached = _error_type_cache.get(cls)
-    if cached is not None:
-        return cached
-    module = cls.__module__
-    qualname = cls.__qualname__
-    if module == "builtins":
-        name = qualname
-    else:
-        root = module.split(".", 1)[0]
-        package = sys.modules.get(root)
-        name = f"{root}.{qualname}" if getattr(package, qualname, None) is cls else f"{module}.{qualname}"
-    if len(_error_type_cache) < 512:
-        _error_type_cache[cls] = name
-    return name
-
-
-def _scrubbed_message(exc: BaseException) -> str:
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<unprintable exception>"
-    return scrub_secrets(message)[:1024]
-
-
-def _record_exception(span: Any, exc: BaseException) -> None:
-    # The SDK's record_exception would store str(exc) verbatim; provider error messages can echo
-    # credentials, so the message is scrubbed first.
-    span.add_event(
-        "exception",
-        {
-            "exception.type": _error_type(exc),
-            "exception.message": _scrubbed_message(exc),
-            "exception.stacktrace": scrub_secrets(
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            ),
-        },
-    )
+    return encodable_attributes(attributes)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from genai_otel import semconv as sc
 
 BUILTIN_VERSION = "2026.11"
 
@@ -282,17 +284,133 @@ def scrub_secrets(text: str) -> str:
 # --- the gate --------------------------------------------------------------------------------------------
 Redactor = Callable[[str], str]
 
-# Custom redactors run on a small pool so that a slow one costs the caller its timeout, not more.
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+# --- the custom redactor's threads -----------------------------------------------------------------------
+# A custom redactor runs in a thread of ours so that the caller can stop waiting for it. A call hands all
+# its strings to one thread as one batch and waits for the batch at most its budget.
+#
+# A batch never queues: it gets an idle thread or a new one. A thread whose caller gave up stays with its
+# batch until the redactor call in progress returns (a thread cannot be interrupted), then stops the batch
+# and serves again; meanwhile later calls get other threads. The threads are bounded: when every one of
+# them is busy (stuck in a runaway redactor), a call is refused at once instead of waiting for a thread.
+_MAX_REDACTOR_THREADS = 8
+_IDLE_REDACTOR_THREADS = 2  # kept when idle; the others end after _IDLE_SECONDS without work
+_IDLE_SECONDS = 60.0
 
 
-def _custom_pool() -> ThreadPoolExecutor:
+class _Batch:
+    """The strings of one call for the custom redactor, and what came of them."""
+
+    __slots__ = ("_redactor", "_texts", "deadline", "done", "error", "failed", "given_up", "results")
+
+    def __init__(self, redactor: Redactor, texts: list[str], deadline: float) -> None:
+        self._redactor = redactor
+        self._texts = texts
+        self.deadline = deadline
+        self.done = threading.Event()
+        self.failed = False
+        # Chained to the RedactionFailed for our log's frames and types; its message (which may quote
+        # the text it was given) is never logged or exported (see _failsafe).
+        self.error: BaseException | None = None
+        self.given_up = False  # set by the caller when its budget has run out
+        self.results: list[str] | None = None  # all of them, or None
+
+    def run(self) -> None:
+        """Never raises; ``done`` is the worker's to set."""
+        results: list[str] = []
+        try:
+            for text in self._texts:
+                if self.given_up or time.monotonic() >= self.deadline:
+                    return  # nobody waits for the rest: the redactor is not given more text
+                result = self._redactor(text)
+                if not isinstance(result, str):
+                    self.failed = True
+                    return
+                results.append(result)
+            self.results = results
+        except BaseException as exc:
+            self.failed = True
+            self.error = exc
+
+
+class _Worker:
+    __slots__ = ("batch", "wake")
+
+    def __init__(self) -> None:
+        self.batch: _Batch | None = None
+        self.wake = threading.Event()
+
+
+class _RedactorPool:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._threads = 0
+        self.submissions = 0  # batches accepted, for tests and diagnostics
+
+    def submit(self, batch: _Batch) -> bool:
+        """Start ``batch`` in a thread at once; False when every thread allowed is busy."""
+        with self._lock:
+            if self._idle:
+                worker = self._idle.pop()
+                worker.batch = batch
+                worker.wake.set()
+                self.submissions += 1
+                return True
+            if self._threads >= _MAX_REDACTOR_THREADS:
+                return False
+            self._threads += 1
+            self.submissions += 1
+        try:
+            thread = threading.Thread(
+                target=self._serve, args=(_Worker(), batch), name="genai-otel-redactor", daemon=True
+            )
+            thread.start()
+        except Exception:  # no thread to be had (a resource limit): the same as a full pool
+            with self._lock:
+                self._threads -= 1
+                self.submissions -= 1
+            return False
+        return True
+
+    def _serve(self, worker: _Worker, batch: _Batch | None) -> None:
+        # Daemon threads: one stuck in a redactor must not keep the application from exiting.
+        while batch is not None:
+            batch.run()
+            with self._lock:
+                worker.batch = None
+                worker.wake.clear()
+                self._idle.append(worker)
+            batch.done.set()  # once idle again, so that the caller's next call finds this thread
+            batch = self._next_batch(worker)
+
+    def _next_batch(self, worker: _Worker) -> _Batch | None:
+        while not worker.wake.wait(_IDLE_SECONDS):
+            with self._lock:
+                if worker.wake.is_set():
+                    break  # handed a batch as the wait ended
+                if self._threads > _IDLE_REDACTOR_THREADS:
+                    self._idle.remove(worker)
+                    self._threads -= 1
+                    return None
+        return worker.batch
+
+
+_pool = _RedactorPool()
+
+
+def _custom_pool() -> _RedactorPool:
+    return _pool
+
+
+def _new_pool_after_fork() -> None:
+    """A forked child (gunicorn --preload, multiprocessing) has none of the parent's threads, while the
+    inherited pool would count them as idle or busy: the child starts a pool of its own."""
     global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genai-otel-redactor")
-        return _pool
+    _pool = _RedactorPool()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_pool_after_fork)
 
 
 class RedactionPolicy:
@@ -337,8 +455,22 @@ class RedactionPolicy:
         ).hexdigest()[:8]
         self.version = f"builtin-{BUILTIN_VERSION}+{fingerprint}"
 
+    @property
+    def has_redactor(self) -> bool:
+        return self._custom is not None
+
     def redact(self, text: str) -> str:
-        """``text`` with everything recognisable replaced. Raises RedactionFailed, never anything else."""
+        """``text`` with everything recognisable replaced: the whole gate, the custom redactor within its
+        budget included. Raises RedactionFailed, never anything else. Several strings of one call go
+        through :meth:`apply_detectors` each, then :meth:`apply_redactor` all together."""
+        text = self.apply_detectors(text)
+        if self._custom is not None:
+            text = self.apply_redactor([text])[0]
+        return text
+
+    def apply_detectors(self, text: str) -> str:
+        """``text`` through the built-in detectors and the user's patterns, in the calling thread (the
+        custom redactor excepted). Raises RedactionFailed, never anything else."""
         if self.broken is not None:
             raise RedactionFailed("redaction_misconfigured")
         try:
@@ -353,8 +485,6 @@ class RedactionPolicy:
                 text = detector.apply(text)
         except Exception as exc:
             raise RedactionFailed("redaction_failed") from exc
-        if self._custom is not None:
-            text = self._run_custom(text)
         return text
 
     def _numbers(self, match: re.Match[str]) -> str:
@@ -365,18 +495,26 @@ class RedactionPolicy:
                 run = detector.apply(run)
         return run
 
-    def _run_custom(self, text: str) -> str:
-        future: Future[Any] = _custom_pool().submit(self._custom, text)  # type: ignore[arg-type]
-        try:
-            result = future.result(timeout=self._custom_timeout)
-        except FutureTimeout as exc:
-            future.cancel()
-            raise RedactionFailed("redaction_timeout") from exc
-        except Exception as exc:
-            raise RedactionFailed("redaction_failed") from exc
-        if not isinstance(result, str):
-            raise RedactionFailed("redaction_failed")
-        return result
+    def apply_redactor(self, texts: Sequence[str]) -> list[str]:
+        """The custom redactor over ``texts`` (called once per distinct string), as one batch in one of
+        our threads: the caller waits at most the budget for all of them together, and the redactor is
+        given no string once the budget has run out. Raises RedactionFailed, never anything else."""
+        if self._custom is None or not texts:
+            return list(texts)
+        distinct = list(dict.fromkeys(texts))
+        budget = min(max(0.0, self._custom_timeout), threading.TIMEOUT_MAX)  # NaN counts as 0
+        batch = _Batch(self._custom, distinct, time.monotonic() + budget)
+        if not _custom_pool().submit(batch):
+            raise RedactionFailed(sc.DROPPED_REDACTION_OVERLOADED)
+        if not batch.done.wait(budget):
+            batch.given_up = True
+            raise RedactionFailed(sc.DROPPED_REDACTION_TIMEOUT)
+        if batch.failed:
+            raise RedactionFailed(sc.DROPPED_REDACTION_FAILED) from batch.error
+        if batch.results is None:  # stopped at the deadline, just before the caller gave up
+            raise RedactionFailed(sc.DROPPED_REDACTION_TIMEOUT)
+        redacted = dict(zip(distinct, batch.results, strict=True))
+        return [redacted[text] for text in texts]
 
 
 class PresidioRedactor:

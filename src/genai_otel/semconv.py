@@ -86,6 +86,8 @@ GENAI_OTEL_REDACTION_POLICY_VERSION: Final = "genai_otel.redaction.policy_versio
 # Stable hashes (SHA-256, or HMAC-SHA-256 with a key) of the input messages and system prompt.
 GENAI_OTEL_INPUT_MESSAGES_HASH: Final = "genai_otel.input.messages.hash"
 GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH: Final = "genai_otel.system_instructions.hash"
+# Opt-in preview (GENAI_OTEL_PREVIEW_CHARS): the first N characters of the output text, redacted.
+GENAI_OTEL_OUTPUT_PREVIEW: Final = "genai_otel.output.preview"
 
 # --- well-known values ----------------------------------------------------------------------------
 OPERATION_CHAT: Final = "chat"
@@ -119,6 +121,13 @@ FINISH_CONTENT_FILTER: Final = "content_filter"
 FINISH_TOOL_CALL: Final = "tool_call"
 FINISH_ERROR: Final = "error"
 
+# Why a call's content was dropped (genai_otel.content.dropped_reason).
+DROPPED_REDACTION_FAILED: Final = "redaction_failed"
+DROPPED_REDACTION_TIMEOUT: Final = "redaction_timeout"
+DROPPED_REDACTION_OVERLOADED: Final = "redaction_overloaded"
+DROPPED_REDACTION_MISCONFIGURED: Final = "redaction_misconfigured"
+DROPPED_INTERNAL_ERROR: Final = "internal_error"
+
 OUTCOME_CLOSED_EARLY: Final = "closed_early"
 OUTCOME_ABANDONED: Final = "abandoned"
 OUTCOME_CANCELLED: Final = "cancelled"
@@ -127,6 +136,8 @@ OUTCOME_UNOBSERVED: Final = "unobserved"
 
 # error.type for a stream that ended without the provider's end marker (no finish reason).
 ERROR_STREAM_TRUNCATED: Final = "stream_truncated"
+# error.type when the provider's error code could not pass the redaction gate (semconv's fallback value).
+ERROR_TYPE_OTHER: Final = "_OTHER"
 
 # --- metrics ----------------------------------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
@@ -198,6 +209,15 @@ METRIC_PRODUCT_UNSAFE_CLAIMS_SERVED: Final = "genai_otel.product.unsafe_claims_s
 METRIC_TOOL_DURATION: Final = "genai_otel.tool.duration"
 METRIC_TOOL_STALLED_LOOPS: Final = "genai_otel.tool.stalled_loops"
 METRIC_CLIENT_COST: Final = "genai_otel.client.cost"
+# Opt-in (GENAI_OTEL_ACTIVE_REQUESTS): LLM calls in flight, a stream until its span ends.
+METRIC_CLIENT_ACTIVE_REQUESTS: Final = "genai_otel.client.active_requests"
+# genai_otel.record_cache_lookup(): the application's own cache in front of the model (semantic or exact).
+METRIC_CACHE_LOOKUPS: Final = "genai_otel.cache.lookups"
+GENAI_OTEL_CACHE_NAME: Final = "genai_otel.cache.name"
+GENAI_OTEL_CACHE_RESULT: Final = "genai_otel.cache.result"
+CACHE_RESULT_HIT: Final = "hit"
+CACHE_RESULT_MISS: Final = "miss"
+UNIT_LOOKUPS: Final = "{lookup}"
 UNIT_REQUESTS: Final = "{request}"
 UNIT_CLAIMS: Final = "{claim}"
 UNIT_USD: Final = "{USD}"

@@ -22,16 +22,17 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_attributes, encodable_text, encodable_value
+from genai_otel._exceptions import error_type, record_exception
 from genai_otel._failsafe import report_internal_error
 from genai_otel.content import stable_hash
 from genai_otel.product import StalledLoop, StalledToolLoop, _get_telemetry, _Telemetry, current_scope
-from genai_otel.recording import _error_type, _record_exception
 from genai_otel.redaction import RedactionFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,12 +76,14 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
         sc.GENAI_OTEL_REDACTION_POLICY: recorder.policy.name,
         sc.GENAI_OTEL_REDACTION_POLICY_VERSION: recorder.policy.version,
     }
+    raw: dict[str, Any] = {}
+    if arguments is not None:
+        raw[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments
+    if result is not _MISSING:
+        raw[sc.GEN_AI_TOOL_CALL_RESULT] = result
     try:
-        attributes = {}
-        if arguments is not None:
-            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(recorder._clean(arguments))
-        if result is not _MISSING:
-            attributes[sc.GEN_AI_TOOL_CALL_RESULT] = _json(recorder._clean(result))
+        # One gate for the tool call: arguments and result share one budget of the custom redactor.
+        attributes = {key: _json(value) for key, value in recorder.redacted(raw).items()}
     except RedactionFailed as failure:
         if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
             report_internal_error(f"redaction ({failure.reason}); tool content dropped")
@@ -133,7 +136,9 @@ def tool_call(
             attributes[sc.GENAI_OTEL_TOOL_STALLED] = True
             attributes[sc.GENAI_OTEL_TOOL_REPEATS] = stall.repeats
         span = telemetry.tracer.start_span(
-            f"{sc.OPERATION_EXECUTE_TOOL} {name}", kind=SpanKind.INTERNAL, attributes=attributes
+            encodable_text(f"{sc.OPERATION_EXECUTE_TOOL} {name}"),
+            kind=SpanKind.INTERNAL,
+            attributes=encodable_attributes(attributes),
         )
     except Exception:
         report_internal_error("starting a tool span")
@@ -142,7 +147,7 @@ def tool_call(
         if telemetry.settings.raise_on_stalled_loop:
             _end(telemetry, span, name, start, StalledToolLoop(stall), arguments, handle)
             raise StalledToolLoop(stall)
-    # Exceptions are recorded by _end, with secrets scrubbed from their messages.
+    # Exceptions are recorded by _end, through the redaction gate.
     token = (
         trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
         if span is not None
@@ -166,7 +171,9 @@ def _report_stall(telemetry: _Telemetry, stall: StalledLoop, span: Any) -> None:
     try:
         context = trace.set_span_in_context(span) if span is not None else None
         telemetry.stalled_loops.add(
-            1, {sc.GEN_AI_TOOL_NAME: telemetry.bounded(sc.GEN_AI_TOOL_NAME, stall.tool_name)}, context=context
+            1,
+            {sc.GEN_AI_TOOL_NAME: telemetry.bounded(sc.GEN_AI_TOOL_NAME, encodable_value(stall.tool_name))},
+            context=context,
         )
         callback = telemetry.settings.on_stalled_loop
         if callback is not None:
@@ -187,18 +194,19 @@ def _end(
     try:
         status = "ok" if error is None else "error"
         labels = {
-            sc.GEN_AI_TOOL_NAME: telemetry.bounded(sc.GEN_AI_TOOL_NAME, name),
+            sc.GEN_AI_TOOL_NAME: telemetry.bounded(sc.GEN_AI_TOOL_NAME, encodable_value(name)),
             sc.GENAI_OTEL_TOOL_STATUS: status,
         }
         if error is not None:
-            labels[sc.ERROR_TYPE] = _error_type(error)
+            labels[sc.ERROR_TYPE] = error_type(error)
         if span is not None:
-            span.set_attributes(_content_attributes(telemetry, arguments, handle.result))
+            span.set_attributes(
+                encodable_attributes(_content_attributes(telemetry, arguments, handle.result))
+            )
             if error is not None:
-                span.set_attribute(sc.ERROR_TYPE, _error_type(error))
+                span.set_attribute(sc.ERROR_TYPE, error_type(error))
                 if isinstance(error, Exception):
-                    _record_exception(span, error)
-                    span.set_status(Status(StatusCode.ERROR, _error_type(error)))
+                    record_exception(span, error, telemetry.content.policy)
         telemetry.tool_duration.record(time.perf_counter() - start, labels)
     except Exception:
         report_internal_error("ending a tool span")
@@ -207,13 +215,27 @@ def _end(
             span.end()
 
 
+@overload
+def tool(function: F) -> F: ...
+
+
+@overload
+def tool(
+    function: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tool_type: str = "function",
+) -> Callable[[F], F]: ...
+
+
 def tool(
     function: F | None = None,
     *,
     name: str | None = None,
     description: str | None = None,
     tool_type: str = "function",
-) -> Any:
+) -> F | Callable[[F], F]:
     """Decorator form of :func:`tool_call` for a sync or async function: ``@tool`` or ``@tool(name=...)``.
 
     The call's arguments (bound to the function's parameters) are the tool's arguments; its return value

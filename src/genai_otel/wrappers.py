@@ -71,7 +71,7 @@ def _begin(recorder: Recorder, endpoint: Endpoint, instance: Any, args: Any, kwa
     except Exception:
         report_internal_error(f"{type(endpoint).__name__}.begin")
         return None
-    if recorder.content.wanted:
+    if recorder.reads_content:
         _read_request_content(recorder, endpoint, op, args, kwargs)
     try:
         return recorder.start(op)
@@ -91,7 +91,7 @@ def _read_request_content(
         if content.settings.hash_inputs:
             for key, value in content.hash_attributes(request).items():
                 op.set_request_attribute(key, value)
-        if content.capturing:
+        if recorder.collects_output:
             op.content = Content(request, op.stream)
     except Exception:
         op.content = None

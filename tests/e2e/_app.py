@@ -94,6 +94,8 @@ def product_decisions(client: openai.OpenAI, *, unsafe: bool) -> None:
     with genai_otel.product_context(
         "answer delivery question", template_id="tracking-answerer-v1", evidence_version="fastship@v17"
     ):
+        if hasattr(genai_otel, "record_cache_lookup"):  # issue 12: the semantic cache missed
+            genai_otel.record_cache_lookup(False)
         client.chat.completions.create(model="gpt-test", messages=question)
         genai_otel.record_outcome(
             route="abstain", first_failed_stage="claim_generation", unsafe_claim_served=False

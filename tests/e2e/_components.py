@@ -1,7 +1,7 @@
 """Installs and runs the real components of the end-to-end tests, on 127.0.0.1 only.
 
-* Debian packages (``prometheus`` brings ``prometheus`` and ``promtool``; ``docker-compose``), installed
-  with apt-get when missing (CI runs as root on a fresh machine).
+* Debian packages (``prometheus`` brings ``prometheus`` and ``promtool``; ``prometheus-blackbox-exporter``;
+  ``docker-compose``), installed with apt-get when missing (CI runs as root on a fresh machine).
 * Python tools in their own virtual environments under ``.e2e/`` (gitignored), so that Arize Phoenix's
   ~850 MB of dependencies never meet the project's: Phoenix and rotel, pinned. A venv is reused when
   its stamp file names the same requirements.
@@ -346,19 +346,25 @@ class Prometheus:
 
 
 def start_prometheus(
-    log_dir: Path, prometheus_bin: str, job: str, target_port: int, rule_files: Sequence[Path]
+    log_dir: Path,
+    prometheus_bin: str,
+    job: str,
+    target_port: int,
+    rule_files: Sequence[Path],
+    scrape_configs: Sequence[Mapping[str, Any]] | None = None,
 ) -> Prometheus:
+    """Prometheus scraping ``127.0.0.1:target_port`` as ``job``, or the given scrape configs."""
     port = free_port()
     config = log_dir / "prometheus.yml"
+    if scrape_configs is None:
+        scrape_configs = [{"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}]
     # Short intervals so that rate() windows fill and rules evaluate within seconds.
     config.write_text(
         json.dumps(
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                 "rule_files": [str(path) for path in rule_files],
-                "scrape_configs": [
-                    {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}
-                ],
+                "scrape_configs": list(scrape_configs),
             }
         )
     )
@@ -372,3 +378,30 @@ def start_prometheus(
     server = Server("prometheus", command, log_dir)
     server.wait_until(lambda: http_get(f"http://127.0.0.1:{port}/-/ready", 2)[0] == 200, 60, "/-/ready")
     return Prometheus(server, port)
+
+
+class BlackboxExporter:
+    def __init__(self, server: Server, port: int) -> None:
+        self.server = server
+        self.address = f"127.0.0.1:{port}"
+
+    def probe(self, module: str, target: str) -> str:
+        status, body = http_get(
+            f"http://{self.address}/probe?module={module}&target={urllib.request.quote(target)}"
+        )
+        assert status == 200, body
+        return body.decode()
+
+
+def start_blackbox_exporter(log_dir: Path, binary: str, config: Path) -> BlackboxExporter:
+    """Debian's prometheus-blackbox-exporter with the repository's modules, on a free loopback port."""
+    port = free_port()
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    server = Server("blackbox-exporter", command, log_dir)
+    server.wait_until(lambda: http_get(f"http://127.0.0.1:{port}/-/healthy", 2)[0] == 200, 30, "/-/healthy")
+    return BlackboxExporter(server, port)

@@ -83,6 +83,8 @@ def _drive_calls() -> None:
                 genai_otel.record_outcome(
                     route="serve", first_failed_stage="passed", unsafe_claim_served=False
                 )
+                if hasattr(genai_otel, "record_cache_lookup"):
+                    genai_otel.record_cache_lookup(False)
         else:
             client.chat.completions.create(model="gpt-test", messages=messages)
         stream = client.chat.completions.create(
@@ -110,6 +112,8 @@ def _rate_card() -> None:
 
 def main() -> int:
     _rate_card()
+    # Opt-in instruments are part of the inventory too.
+    os.environ["GENAI_OTEL_ACTIVE_REQUESTS"] = "true"
     provider = _RecordingMeterProvider()
     metrics.set_meter_provider(provider)
     for entry_point in entry_points(group="opentelemetry_instrumentor"):

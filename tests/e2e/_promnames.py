@@ -56,6 +56,10 @@ ASSUMED_INSTRUMENTS: dict[str, tuple[str, str]] = {
     sc.METRIC_TOOL_DURATION: ("histogram", sc.UNIT_SECONDS),
     sc.METRIC_TOOL_STALLED_LOOPS: ("counter", "{call}"),
     sc.METRIC_CLIENT_COST: ("counter", sc.UNIT_USD),
+    # Issue 11 (quality evaluations) is built in parallel; the dashboard's "Quality score" stat
+    # queries these names and shows "no data" until they exist.
+    "genai_otel.evaluation.score": ("histogram", "1"),
+    "genai_otel.evaluation.results": ("counter", "{result}"),
 }
 
 

@@ -61,7 +61,12 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def debian_tools() -> dict[str, str]:
     return components.ensure_debian_packages(
-        {"promtool": "prometheus", "prometheus": "prometheus", "docker-compose": "docker-compose"}
+        {
+            "promtool": "prometheus",
+            "prometheus": "prometheus",
+            "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+            "docker-compose": "docker-compose",
+        }
     )
 
 
@@ -179,6 +184,8 @@ def metrics_app(e2e_dir: Path, e2e_llm: FakeLLMServer, rate_card: Path) -> Itera
         "genai-e2e-metrics",
         rate_card,
         OTEL_METRICS_EXPORTER="prometheus",
+        # Opt-in metrics are scraped too, so that their Prometheus names are checked.
+        GENAI_OTEL_ACTIVE_REQUESTS="true",
         OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
         OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
     )

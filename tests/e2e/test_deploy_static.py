@@ -27,8 +27,11 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "genai-otel.json"
 DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 ROTEL_PROCESSOR = DEPLOY / "rotel" / "scrub_processor.py"
 
-# Series Prometheus itself provides.
+# Series Prometheus itself provides, and those of the blackbox exporter's model-server probes.
 PROMETHEUS_BUILTIN_SERIES = {"ALERTS", "ALERTS_FOR_STATE", "up"}
+BLACKBOX_SERIES = {"probe_success", "probe_duration_seconds", "probe_http_status_code"}
+BLACKBOX = DEPLOY / "blackbox" / "blackbox.yml"
+PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 PROMETHEUS_LABELS = {"le", "job", "instance", "alertname", "alertstate", "__name__"}
 
 
@@ -143,7 +146,7 @@ def test_translation_of_today_s_metrics() -> None:
 def test_every_queried_metric_is_one_genai_otel_emits(source: str) -> None:
     expressions = rule_expressions() if source == "alert rules" else dashboard_expressions()
     queried = set().union(*(names.promql_metric_names(expr) for expr in expressions))
-    known = set(names.all_series_names()) | recorded_names() | PROMETHEUS_BUILTIN_SERIES
+    known = set(names.all_series_names()) | recorded_names() | PROMETHEUS_BUILTIN_SERIES | BLACKBOX_SERIES
     assert queried, f"no metric names found in the {source}"
     assert not queried - known, f"{source} query series genai-otel does not emit: {sorted(queried - known)}"
 
@@ -176,6 +179,9 @@ def test_rules_and_dashboard_cover_every_signal_the_issue_asks_for() -> None:
         "gen_ai_client_operation_duration_seconds_bucket",  # p95 operation duration
         "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",  # p95 time to first chunk
         "genai_otel_client_cost_total",  # cost against a budget
+        "probe_success",  # model server down (issue 12)
+        "gen_ai_client_token_usage_count",  # tokens per call
+        "genai_otel_cache_lookups_total",  # cache hit ratio
     ):
         assert series in rules, series
     for series in (
@@ -186,6 +192,11 @@ def test_rules_and_dashboard_cover_every_signal_the_issue_asks_for() -> None:
         "gen_ai_client_token_usage_sum",  # token usage
         "genai_otel_product_requests_total",  # routes, failure stages
         "genai_otel_product_unsafe_claims_served_total",  # unsafe serves
+        "probe_success",  # model servers up
+        "genai_otel:cache_hit_ratio:rate5m",  # cache hit ratio
+        "genai_otel_client_active_requests",  # requests in flight
+        "genai_otel:tokens_per_call:avg1h",  # tokens per call
+        "genai_otel_evaluation_score_sum",  # quality score (issue 11's metric)
     ):
         assert series in dashboard, series
     assert "app_answer_route" in dashboard and "app_first_failed_stage" in dashboard
@@ -201,15 +212,80 @@ def test_every_alert_is_actionable() -> None:
         "GenAIOperationLatencyP95High",
         "GenAITimeToFirstChunkP95High",
         "GenAICostOverBudget",
+        "GenAIModelServerDown",
+        "GenAICostSpikeHourly",
+        "GenAITokensPerCallHigh",
     }
     for rule in alerts:
-        assert rule["labels"]["severity"] in {"page", "ticket"}, rule["alert"]
+        assert rule["labels"]["severity"] in {"page", "ticket", "warning", "info"}, rule["alert"]
+        # On call opens the dashboard first: every alert names the panel to open.
+        assert re.search(r'"[^"]+" panel', rule["annotations"]["description"]), rule["alert"]
         assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
         # Each names where to look: labels in the summary, an exemplar or a breakdown in the description.
         assert "$labels." in rule["annotations"]["summary"], rule["alert"]
         assert re.search(r"[Ee]xemplar|label|panel", rule["annotations"]["description"]), rule["alert"]
     unsafe = next(rule for rule in alerts if rule["alert"] == "GenAIUnsafeClaimServed")
     assert unsafe["labels"]["severity"] == "page" and unsafe["for"] == "0m"
+    by_name = {rule["alert"]: rule for rule in alerts}
+    assert (
+        by_name["GenAIModelServerDown"]["labels"]["severity"],
+        by_name["GenAIModelServerDown"]["for"],
+    ) == (
+        "page",
+        "1m",
+    )
+    assert by_name["GenAICostSpikeHourly"]["labels"]["severity"] == "warning"
+    assert "/ 8" in by_name["GenAICostSpikeHourly"]["expr"]
+    assert by_name["GenAITokensPerCallHigh"]["labels"]["severity"] == "info"
+    assert "genai_otel:tokens_per_call_threshold" in recorded_names()
+
+
+def test_dashboard_first_row_holds_the_numbers_to_watch() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    top = sorted(
+        (p for p in panels if p["gridPos"]["y"] <= 1), key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])
+    )
+    assert top[0]["type"] == "row"
+    assert [p["title"] for p in top[1:]] == [
+        "Cost per day",
+        "p95 latency",
+        "Error rate",
+        "Quality score",
+        "Unsafe claims served (24 h)",
+        "Model servers up",
+    ]
+    quality = next(p for p in top if p["title"] == "Quality score")
+    assert quality["fieldConfig"]["defaults"]["noValue"] == "no data"
+    # Nothing overlaps: the first row pushed the other rows down.
+    cells = set()
+    for panel in panels:
+        grid = panel["gridPos"]
+        for y in range(grid["y"], grid["y"] + grid["h"]):
+            for x in range(grid["x"], grid["x"] + grid["w"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps another panel at {(x, y)}"
+                cells.add((x, y))
+
+
+def test_model_server_probes_use_blackbox_modules_that_exist() -> None:
+    modules = load_yaml(BLACKBOX)["modules"]
+    assert {"ollama_tags", "openai_models"} <= set(modules)
+    jobs = {job["job_name"]: job for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
+    probes = {name: job for name, job in jobs.items() if name.startswith("model-server-")}
+    assert set(probes) == {"model-server-ollama", "model-server-openai"}
+    for name, job in probes.items():
+        assert job["metrics_path"] == "/probe"
+        (module,) = job["params"]["module"]
+        assert module in modules, name
+        replacement = [rule for rule in job["relabel_configs"] if rule.get("target_label") == "__address__"]
+        assert replacement[0]["replacement"] == "blackbox-exporter:9115"
+    targets = [t for job in probes.values() for c in job["static_configs"] for t in c["targets"]]
+    assert any(t.endswith("/api/tags") for t in targets) and any(t.endswith("/v1/models") for t in targets)
+    collector = load_yaml(COLLECTOR)
+    httpcheck = collector["receivers"]["httpcheck/model_servers"]
+    endpoints = {target["endpoint"] for target in httpcheck["targets"]}
+    assert any(e.endswith("/api/tags") for e in endpoints) and any(
+        e.endswith("/v1/models") for e in endpoints
+    )
 
 
 def test_alert_annotations_name_panels_that_exist() -> None:
@@ -266,7 +342,15 @@ def test_collector_pipeline_shape() -> None:
 def test_every_collector_setting_is_commented() -> None:
     """Non-obvious settings carry a comment: every processor and exporter block has one."""
     text = COLLECTOR.read_text()
-    for block in ("memory_limiter:", "transform/scrub:", "batch:", "otlp/jaeger:", "prometheus:", "debug:"):
+    for block in (
+        "httpcheck/model_servers:",
+        "memory_limiter:",
+        "transform/scrub:",
+        "batch:",
+        "otlp/jaeger:",
+        "prometheus:",
+        "debug:",
+    ):
         before = text[: text.index(f"  {block}")].rstrip().splitlines()[-1]
         assert before.strip().startswith("#"), f"{block} has no comment above it"
 
@@ -392,6 +476,7 @@ EXPECTED_IMAGES = {
     "tempo": "grafana/tempo",
     "prometheus": "prom/prometheus",
     "grafana": "grafana/grafana",
+    "blackbox-exporter": "prom/blackbox-exporter",
 }
 
 

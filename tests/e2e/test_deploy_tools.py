@@ -32,6 +32,7 @@ def test_compose_file_validates_and_every_mount_exists(debian_tools: dict[str, s
         "tempo",
         "prometheus",
         "grafana",
+        "blackbox-exporter",
     }
     mounts = 0
     for name, service in resolved["services"].items():
@@ -46,7 +47,7 @@ def test_compose_file_validates_and_every_mount_exists(debian_tools: dict[str, s
                 mounts += 1
             else:
                 assert source in resolved["volumes"], f"{name}: undeclared volume {source}"
-    assert mounts >= 7
+    assert mounts >= 8
     for name, service in resolved["services"].items():
         if name != "otel-collector":  # scratch image: probed by otel-collector-health
             assert "healthcheck" in service, name

@@ -23,6 +23,8 @@ _instruments = ("openai >= 1.66.0, < 4",)
 _CHAT = "openai.resources.chat.completions"
 _BETA_CHAT = "openai.resources.beta.chat.completions"
 _RESPONSES = "openai.resources.responses"
+# openai 3.x has a Responses class of its own under client.beta (absent before: skipped there).
+_BETA_RESPONSES = "openai.resources.beta.responses"
 _EMBEDDINGS = "openai.resources.embeddings"
 _STREAMS = "openai._streaming"
 _CHAT_HELPER = "openai.lib.streaming.chat._completions"
@@ -61,9 +63,10 @@ class OpenAIInstrumentor(PatchingInstrumentor):
             for method in ("create", "parse"):
                 yield Patch(module, "Completions", method, sync_wrapper(recorder, chat))
                 yield Patch(module, "AsyncCompletions", method, async_wrapper(recorder, chat))
-        for method in ("create", "parse"):
-            yield Patch(_RESPONSES, "Responses", method, sync_wrapper(recorder, responses))
-            yield Patch(_RESPONSES, "AsyncResponses", method, async_wrapper(recorder, responses))
+        for module in (_RESPONSES, _BETA_RESPONSES):
+            for method in ("create", "parse"):
+                yield Patch(module, "Responses", method, sync_wrapper(recorder, responses))
+                yield Patch(module, "AsyncResponses", method, async_wrapper(recorder, responses))
         yield Patch(_EMBEDDINGS, "Embeddings", "create", sync_wrapper(recorder, embeddings))
         yield Patch(_EMBEDDINGS, "AsyncEmbeddings", "create", async_wrapper(recorder, embeddings))
 

@@ -221,6 +221,9 @@ _CHAT_REQUEST_READERS: dict[str, Any] = {
     "presence_penalty": _set("presence_penalty", _number),
     "n": _set("choice_count", _integer),
     "tools": _set("tool_definitions", _count),
+    # Legacy function calling: `functions=` are tool definitions by another name. The API takes one
+    # or the other, so whichever is read last wins only for a request the server would reject anyway.
+    "functions": _set("tool_definitions", _count),
 }
 
 
@@ -263,15 +266,19 @@ class ChatCompletionsEndpoint:
         for position, choice in enumerate(getattr(completion, "choices", None) or ()):
             try:
                 reason = _finish_reason(choice.finish_reason)
-                calls = choice.message.tool_calls
+                message = choice.message
+                calls = message.tool_calls
             except AttributeError:
                 reason = _finish_reason(getattr(choice, "finish_reason", None))
-                calls = getattr(getattr(choice, "message", None), "tool_calls", None)
+                message = getattr(choice, "message", None)
+                calls = getattr(message, "tool_calls", None)
             if reason is not None:
                 index = getattr(choice, "index", None)
                 op.set_finish_reason(index if isinstance(index, int) else position, reason)
             if calls:
-                tool_calls += len(calls)
+                tool_calls += _count(calls) or 0
+            if getattr(message, "function_call", None) is not None:  # legacy function calling
+                tool_calls += 1
         if tool_calls or op.tool_definitions:
             op.tool_calls = tool_calls
         usage = getattr(completion, "usage", None)
@@ -315,7 +322,8 @@ class ChatCompletionsEndpoint:
             for choice in choices:
                 try:
                     reason = choice.finish_reason
-                    calls = choice.delta.tool_calls
+                    delta = choice.delta
+                    calls = delta.tool_calls
                 except AttributeError:
                     continue
                 if reason is not None:
@@ -325,6 +333,11 @@ class ChatCompletionsEndpoint:
                         # A tool call's first delta carries its id; later deltas only extend arguments.
                         if getattr(call, "id", None):
                             op.tool_calls = (op.tool_calls or 0) + 1
+                else:
+                    # Legacy function calling: one call per choice, its first delta carries the name.
+                    function_call = getattr(delta, "function_call", None)
+                    if function_call is not None and getattr(function_call, "name", None):
+                        op.tool_calls = (op.tool_calls or 0) + 1
         else:
             for choice in choices:
                 reason = getattr(choice, "finish_reason", None)
@@ -453,6 +466,19 @@ class ResponsesEndpoint:
 
 
 # --- embeddings -----------------------------------------------------------------------------------------
+def _embedding_dimensions(vector: Any) -> int | None:
+    """The length of an embedding: a list of floats, or (``encoding_format="base64"`` asked by the
+    caller; the client decodes it only when it asked for base64 itself) a base64 string of
+    little-endian float32s, measured from its length without decoding it."""
+    if isinstance(vector, list):
+        return len(vector)
+    if isinstance(vector, str) and vector:
+        padding = 2 if vector.endswith("==") else 1 if vector.endswith("=") else 0
+        decoded_bytes = len(vector) * 3 // 4 - padding
+        return decoded_bytes // 4
+    return None
+
+
 class EmbeddingsEndpoint:
     """``embeddings.create``."""
 
@@ -477,9 +503,9 @@ class EmbeddingsEndpoint:
             op.input_tokens = _integer(_field(usage, "prompt_tokens"))
         data = getattr(response, "data", None)
         if data:
-            vector = getattr(data[0], "embedding", None)
-            if isinstance(vector, list):
-                op.embedding_dimensions = len(vector)
+            dimensions = _embedding_dimensions(getattr(data[0], "embedding", None))
+            if dimensions is not None:
+                op.embedding_dimensions = dimensions
 
     @staticmethod
     def bind_stream(result: Any, trace: StreamTracer) -> Any:

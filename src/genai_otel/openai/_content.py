@@ -17,6 +17,8 @@ from genai_otel.content import Message, Part, RequestContent
 from genai_otel.operation import Operation
 
 _FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
+# Where a streamed legacy function call accumulates: tool-call indexes start at 0.
+_FUNCTION_CALL_SLOT = -1
 
 
 def _file_data_part(data: str) -> Part:
@@ -82,6 +84,13 @@ def _tool_call_parts(calls: Any) -> list[Part]:
     return parts
 
 
+def _function_call_parts(function_call: Any) -> list[Part]:
+    """Legacy function calling's one call per message, which has no id."""
+    if function_call is None:
+        return []
+    return [ct.tool_call_part(None, _text(_field(function_call, "name")), _field(function_call, "arguments"))]
+
+
 def _chat_message(item: Any) -> Message:
     if type(item) is dict and len(item) == 2:  # the common {"role": ..., "content": "..."}
         role, body = item.get("role"), item.get("content")
@@ -91,14 +100,13 @@ def _chat_message(item: Any) -> Message:
     if role in ("tool", "function"):
         body = _field(item, "content")
         response = body if isinstance(body, str) else [_chat_part(p) for p in _sequence(body)]
-        return ct.message("tool", [ct.tool_call_response_part(_text(_field(item, "tool_call_id")), response)])
+        part = ct.tool_call_response_part(_text(_field(item, "tool_call_id")), response)
+        # A legacy function result has no call id: its function's name is what ties it to the call.
+        name = _text(_field(item, "name")) if role == "function" else None
+        return ct.message("tool", [part], name)
     parts = _content_parts(_field(item, "content"))
     parts.extend(_tool_call_parts(_field(item, "tool_calls")))
-    function_call = _field(item, "function_call")
-    if function_call is not None:
-        parts.append(
-            ct.tool_call_part(None, _text(_field(function_call, "name")), _field(function_call, "arguments"))
-        )
+    parts.extend(_function_call_parts(_field(item, "function_call")))
     return ct.message(role, parts, _text(_field(item, "name")))
 
 
@@ -107,6 +115,11 @@ def _chat_tool_definition(tool: Any) -> dict[str, Any]:
     if function is None:
         kind = _text(_field(tool, "type")) or "tool"
         return {"type": kind, "name": _text(_field(tool, "name")) or kind}
+    return _function_definition(function)
+
+
+def _function_definition(function: Any) -> dict[str, Any]:
+    """A function offered as a tool, or (legacy ``functions=``) on its own."""
     definition: dict[str, Any] = {"type": "function", "name": _text(_field(function, "name")) or ""}
     for key in ("description", "parameters"):
         value = _field(function, key)
@@ -120,6 +133,7 @@ def chat_request_content(kwargs: Mapping[str, Any]) -> RequestContent | None:
     if not isinstance(messages, (list, tuple)):
         return None
     tools = [_chat_tool_definition(tool) for tool in _sequence(kwargs.get("tools"))]
+    tools.extend(_function_definition(function) for function in _sequence(kwargs.get("functions")))
     return RequestContent([_chat_message(item) for item in messages], None, tools or None)
 
 
@@ -146,6 +160,7 @@ def chat_response_content(op: Operation, completion: Any) -> list[Message]:
             if data:
                 parts.append(ct.blob_part("audio", None, data))
         parts.extend(_tool_call_parts(getattr(reply, "tool_calls", None)))
+        parts.extend(_function_call_parts(getattr(reply, "function_call", None)))
         reason = getattr(choice, "finish_reason", None)
         messages.append(
             {
@@ -179,6 +194,15 @@ def accumulate_chat_chunk(op: Operation, chunk: Any) -> None:
                 getattr(call, "id", None),
                 getattr(function, "name", None),
                 getattr(function, "arguments", None),
+            )
+        function_call = getattr(delta, "function_call", None)
+        if function_call is not None:  # legacy function calling: its own slot, apart from tool calls
+            stream.add_tool_call(
+                index,
+                _FUNCTION_CALL_SLOT,
+                None,
+                getattr(function_call, "name", None),
+                getattr(function_call, "arguments", None),
             )
 
 

@@ -7,6 +7,8 @@ It is deterministic and needs no model: answers are built from the request. Star
         client = openai.OpenAI(base_url=server.openai_base_url, api_key="unused")
         local = ollama.Client(host=server.base_url)  # /api/chat, /api/generate, /api/embed, /api/embeddings
 
+``GET /v1/models`` and ``GET /api/tags`` list a model each (what availability probes ask for).
+
 Behaviour is chosen per request by the ``X-Fake-Scenario`` header (or, when absent, by a scenario
 name inside the model name, e.g. ``model="gpt-test:status-429"``):
 
@@ -32,11 +34,20 @@ Ollama's ``{"error": "..."}`` body (``status-404`` says the model was not found)
 ``done_reason="length"``; ``think`` adds thinking before the answer. Ollama's models carry tags
 (``llama3.2:1b``): only a known scenario after the last ``:`` is one.
 
+``X-Fake-Error`` sets the message every error above carries (HTTP error bodies, stream error events, a
+failed Responses stream) and ``X-Fake-Error-Code`` the code of a failed Responses stream, e.g. to plant
+personal data in them.
+
+``X-Fake-Model`` and ``X-Fake-Answer`` (each a JSON string literal, so that they can hold what a header
+cannot, such as ``"gpt-\\ud800"``) set the model a chat answer (OpenAI or Ollama) reports and its text.
+
 ``X-Fake-Delay`` (seconds) delays the answer, ``X-Fake-Chunk-Delay`` each streamed event;
 ``X-Fake-Chunks`` sets how many content chunks a
 stream carries; ``X-Fake-Echo`` answers with the last user message (and, when tools are offered,
 calls the first tool with ``{"query": <that message>}``); ``X-Fake-Piece-Size`` streams text and
-tool arguments in pieces of that many characters, splitting words. Every request is kept in
+tool arguments in pieces of that many characters, splitting words. Chat requests offering legacy
+``functions`` (and no ``tools``) get one ``function_call`` with ``finish_reason="function_call"``, and a
+``role: "function"`` message is answered like a tool result. Every request is kept in
 ``server.requests`` for assertions.
 """
 
@@ -166,22 +177,33 @@ class _Handler(BaseHTTPRequestHandler):
             return model.rsplit(":", 1)[1]
         return ""
 
+    def _header_string(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else str(json.loads(value))
+
+    def _error_message(self, default: str) -> str:
+        return self.headers.get("X-Fake-Error") or default
+
     def _error(self, status: int) -> None:
         if self.path.startswith("/api/"):
-            message = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
-            self._send_json(status, {"error": message})
+            default = "model not found, try pulling it first" if status == 404 else f"fake error {status}"
+            self._send_json(status, {"error": self._error_message(default)})
             return
         kinds = {400: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
-        self._send_json(
-            status,
-            {"error": {"message": f"fake error {status}", "type": kinds.get(status, "error"), "code": None}},
-        )
+        error = {
+            "message": self._error_message(f"fake error {status}"),
+            "type": kinds.get(status, "error"),
+            "code": None,
+        }
+        self._send_json(status, {"error": error})
 
     # --- routing -----------------------------------------------------------------------------------
     def do_GET(self) -> None:
         self.server.record(RecordedRequest("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "gpt-test", "object": "model"}]})
+        elif self.path.rstrip("/") == "/api/tags":  # Ollama's model list (what availability probes ask)
+            self._send_json(200, {"models": [{"name": "llama3.2:1b", "model": "llama3.2:1b", "size": 0}]})
         else:
             self._send_json(404, {"error": {"message": "not found"}})
 
@@ -219,9 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         """The answer text, or the tool calls to make instead."""
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
-        tools = body.get("tools") or []
+        # Legacy function calling offers bare functions; the answer is then one `function_call`.
+        tools = body.get("tools") or [{"function": f} for f in body.get("functions") or []]
         echo = self.headers.get("X-Fake-Echo") is not None
-        if tools and last.get("role") != "tool":
+        if tools and last.get("role") not in ("tool", "function"):
             function = tools[0].get("function", {})
             arguments = _example_for(function.get("parameters", {}))
             if echo:
@@ -233,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "function": {"name": function.get("name", "tool"), "arguments": json.dumps(arguments)},
                 }
             ]
-        if last.get("role") == "tool":
+        if last.get("role") in ("tool", "function"):
             return f"According to the tool: {_content_text(last.get('content'))}", []
         if echo:
             return _content_text(last.get("content")), []
@@ -257,10 +280,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any], scenario: str) -> None:
         model = str(body.get("model", "gpt-test"))
-        response_model = model.split(":", 1)[0] + "-2026-01-01"
+        response_model = self._header_string("X-Fake-Model") or model.split(":", 1)[0] + "-2026-01-01"
         text, tool_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         n = int(body.get("n") or 1)
-        finish = "tool_calls" if tool_calls else "stop"
+        legacy = bool(tool_calls) and not body.get("tools")
+        finish = ("function_call" if legacy else "tool_calls") if tool_calls else "stop"
         if body.get("stream"):
             self._chat_stream(body, scenario, response_model, text, tool_calls, finish)
             return
@@ -268,7 +293,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, None, raw=b'{"id": "chatcmpl-fake", "choices": [ this is not json')
             return
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
-        if tool_calls:
+        if legacy:
+            message["function_call"] = tool_calls[0]["function"]
+        elif tool_calls:
             message["tool_calls"] = tool_calls
         payload: dict[str, Any] = {
             "id": "chatcmpl-fake",
@@ -308,8 +335,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         wanted = int(self.headers.get("X-Fake-Chunks") or 0)
         piece_size = int(self.headers.get("X-Fake-Piece-Size") or 8)
-        if tool_calls:
-            pieces: list[dict[str, Any]] = []
+        if finish == "function_call":
+            function = tool_calls[0]["function"]
+            arguments = function["arguments"]
+            pieces: list[dict[str, Any]] = [{"function_call": {"name": function["name"], "arguments": ""}}]
+            for start in range(0, len(arguments), piece_size):
+                pieces.append({"function_call": {"arguments": arguments[start : start + piece_size]}})
+        elif tool_calls:
+            pieces = []
             for index, call in enumerate(tool_calls):
                 arguments = call["function"]["arguments"]
                 head = {
@@ -348,7 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._sse({"error": {"message": "fake failure mid-stream", "type": "server_error"}})
+                    message = self._error_message("fake failure mid-stream")
+                    self._sse({"error": {"message": message, "type": "server_error"}})
                     self._end_stream()
                 else:
                     self._write_chunk(b"data: {not json\n\n")
@@ -527,7 +561,10 @@ class _Handler(BaseHTTPRequestHandler):
                 response={
                     **response,
                     "status": "failed",
-                    "error": {"code": "server_error", "message": "fake failure"},
+                    "error": {
+                        "code": self.headers.get("X-Fake-Error-Code") or "server_error",
+                        "message": self._error_message("fake failure"),
+                    },
                 },
             )
         else:
@@ -569,6 +606,7 @@ class _Handler(BaseHTTPRequestHandler):
         name, _, tag = model.rpartition(":")
         if name and (tag in self._OLLAMA_SCENARIOS or tag.startswith("status-")):
             model = name
+        model = self._header_string("X-Fake-Model") or model
         return model if ":" in model else f"{model}:latest"
 
     def _ollama_done(
@@ -617,7 +655,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif scenario == "cut":
                     self._cut_connection()
                 elif scenario == "stream-error":
-                    self._write_chunk(b'{"error": "fake failure mid-stream"}\n')
+                    error = {"error": self._error_message("fake failure mid-stream")}
+                    self._write_chunk(json.dumps(error).encode() + b"\n")
                     self._end_stream()
                 else:
                     self._write_chunk(b"{not json\n")
@@ -634,6 +673,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         prompt_tokens = sum(_words(_content_text(m.get("content"))) + 3 for m in messages) or 1
         text, openai_calls = self._chat_plan(body)
+        text = self._header_string("X-Fake-Answer") or text
         # Ollama sends each tool call whole, with its arguments as an object.
         tool_calls = [
             {

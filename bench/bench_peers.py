@@ -1,0 +1,294 @@
+"""genai-otel side by side with the other OpenAI and Ollama instrumentations, in one interleaved run.
+
+    python bench/bench_peers.py [--rounds 5] [--calls 300] [--streams 30]
+                                [--successor-python .venv-peers-successor/bin/python]
+                                [--write docs/performance.md]
+
+``make bench-peers`` installs the peers (pinned in ``bench/peers-requirements.txt`` and
+``bench/peers-successor-requirements.txt``) into venvs of their own and runs this.
+
+Each round starts one fresh process per instrumentation (and one for the bare client), in a random
+order, so that no instrumentation inherits another's patches or warm caches and machine noise hits
+every side alike. A process instruments its clients with default settings and content capture off,
+sends spans through a ``SimpleSpanProcessor`` to an in-memory exporter and metrics to an
+``InMemoryMetricReader`` (the same SDK set-up for everyone), and times calls over the in-process
+transports of ``bench_overhead.py`` (no sockets): median CPU time of this thread per call. An
+instrumentation's overhead in a round is its median minus the bare client's median in that round; the
+table shows the median over rounds. A process that made calls but exported no span is reported as
+broken rather than as fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+# name -> (label in the table, instrumentor classes "module:Class" for openai and for ollama, env)
+PEERS: dict[str, tuple[str, str | None, str | None, dict[str, str]]] = {
+    "bare": ("bare client", None, None, {}),
+    "genai-otel": (
+        "genai-otel",
+        "genai_otel.openai:OpenAIInstrumentor",
+        "genai_otel.ollama:OllamaInstrumentor",
+        {},
+    ),
+    "genai-otel-tpoc-off": (
+        "genai-otel, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`",
+        "genai_otel.openai:OpenAIInstrumentor",
+        "genai_otel.ollama:OllamaInstrumentor",
+        {"GENAI_OTEL_TIME_PER_OUTPUT_CHUNK": "false"},
+    ),
+    "otel-v2": (
+        "official openai-v2",
+        "opentelemetry.instrumentation.openai_v2:OpenAIInstrumentor",
+        None,
+        {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "false"},
+    ),
+    "otel-successor": (
+        "official genai-openai (successor)",
+        "opentelemetry.instrumentation.genai.openai:OpenAIInstrumentor",
+        None,
+        {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT"},
+    ),
+    "openllmetry": (
+        "OpenLLMetry",
+        "opentelemetry.instrumentation.openai:OpenAIInstrumentor",
+        "opentelemetry.instrumentation.ollama:OllamaInstrumentor",
+        {"TRACELOOP_TRACE_CONTENT": "false"},
+    ),
+    "openinference": (
+        "OpenInference",
+        "openinference.instrumentation.openai:OpenAIInstrumentor",
+        "openinference.instrumentation.ollama:OllamaInstrumentor",
+        {"OPENINFERENCE_HIDE_INPUTS": "true", "OPENINFERENCE_HIDE_OUTPUTS": "true"},
+    ),
+}
+# The distributions whose versions the table names, per peer.
+DISTRIBUTIONS = {
+    "genai-otel": ["genai-otel"],
+    "otel-v2": ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai"],
+    "otel-successor": ["opentelemetry-instrumentation-genai-openai", "opentelemetry-util-genai"],
+    "openllmetry": ["opentelemetry-instrumentation-openai", "opentelemetry-instrumentation-ollama"],
+    "openinference": ["openinference-instrumentation-openai", "openinference-instrumentation-ollama"],
+}
+OPERATIONS = ("openai call", "openai stream", "ollama call", "ollama stream")
+
+
+# --- one process: one instrumentation ---------------------------------------------------------------------
+def _load(spec: str) -> Any:
+    import importlib
+
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    sys.path.insert(0, str(HERE))
+    import bench_overhead as workload
+
+    _, openai_spec, ollama_spec, _ = PEERS[name]
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+    for spec in (openai_spec, ollama_spec):
+        if spec:
+            _load(spec)().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+    openai_client = workload._client()
+    ollama_client = workload._ollama_client()
+    operations: dict[str, tuple[Callable[[], None], int]] = {
+        "openai call": (lambda: workload._call(openai_client), calls),
+        "openai stream": (lambda: workload._stream(openai_client), streams),
+        "ollama call": (lambda: workload._ollama_call(ollama_client.chat), calls),
+        "ollama stream": (lambda: workload._ollama_stream(ollama_client.chat), streams),
+    }
+    result: dict[str, Any] = {}
+    clock = time.thread_time_ns
+    for operation, (run_once, repeat) in operations.items():
+        instrumented = (openai_spec if operation.startswith("openai") else ollama_spec) is not None
+        if name != "bare" and not instrumented:
+            continue
+        for _ in range(max(5, repeat // 10)):
+            run_once()
+        exporter.clear()
+        timings = []
+        spans = 0
+        for _ in range(repeat):
+            start = clock()
+            run_once()
+            timings.append(clock() - start)
+            spans += len(exporter.get_finished_spans())
+            exporter.clear()
+        if name != "bare" and spans == 0:
+            result[operation] = "broken: no span exported"
+        else:
+            result[operation] = statistics.median(timings)
+    return result
+
+
+# --- the driver ------------------------------------------------------------------------------------------
+def _run_worker(python: str, name: str, calls: int, streams: int) -> dict[str, Any]:
+    env = {**os.environ, **PEERS[name][3]}
+    completed = subprocess.run(
+        [
+            python,
+            str(Path(__file__).resolve()),
+            "--worker",
+            name,
+            "--calls",
+            str(calls),
+            "--streams",
+            str(streams),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        return dict.fromkeys(OPERATIONS, f"broken: {last[:120]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _versions(python: str, distributions: list[str]) -> str:
+    code = (
+        "import sys\nfrom importlib.metadata import version\n"
+        "for d in sys.argv[1:]:\n    print(d + ' ' + version(d))"
+    )
+    completed = subprocess.run(
+        [python, "-c", code, *distributions], capture_output=True, text=True, check=False
+    )
+    return ", ".join(completed.stdout.split("\n")[:-1]) if completed.returncode == 0 else "not installed"
+
+
+def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> dict[str, Any]:
+    pythons = {name: sys.executable for name in PEERS}
+    if successor_python:
+        pythons["otel-successor"] = successor_python
+    else:
+        del pythons["otel-successor"]
+    samples: dict[str, dict[str, list[Any]]] = {name: {op: [] for op in OPERATIONS} for name in pythons}
+    for number in range(rounds):
+        order = list(pythons)
+        random.shuffle(order)
+        results = {name: _run_worker(pythons[name], name, calls, streams) for name in order}
+        for name, result in results.items():
+            for operation in OPERATIONS:
+                value, bare = result.get(operation), results["bare"].get(operation)
+                if isinstance(value, str):
+                    samples[name][operation].append(value)
+                elif value is not None and isinstance(bare, (int, float)):
+                    samples[name][operation].append(value - bare if name != "bare" else value)
+        print(f"round {number + 1}/{rounds} done", file=sys.stderr)
+    versions = {
+        name: _versions(pythons[name], DISTRIBUTIONS[name]) for name in pythons if name in DISTRIBUTIONS
+    }
+    return {"samples": samples, "versions": versions, "rounds": rounds, "calls": calls, "streams": streams}
+
+
+def _cell(values: list[Any], per_chunk: bool) -> str:
+    broken = [value for value in values if isinstance(value, str)]
+    if broken:
+        return broken[0].split(":")[0]
+    if not values:
+        return "n/a"
+    value = statistics.median(values) / 1000
+    return f"+{value / 100:.1f}" if per_chunk else f"+{value:,.0f}"
+
+
+def table(report: dict[str, Any]) -> str:
+    from bench_overhead import CHUNKS
+
+    samples = report["samples"]
+    peers = [name for name in samples if name != "bare"]
+    header = "| client / mode | bare client | " + " | ".join(PEERS[name][0] for name in peers) + " |"
+    lines = [header, "|---|" + "---:|" * (len(peers) + 1)]
+    rows = [
+        ("openai chat, per call (µs)", "openai call", False),
+        (f"openai stream, per chunk ({CHUNKS} chunks, per-call cost included; µs)", "openai stream", True),
+        ("ollama chat, per call (µs)", "ollama call", False),
+        (f"ollama stream, per chunk ({CHUNKS} chunks, per-call cost included; µs)", "ollama stream", True),
+    ]
+    for label, operation, per_chunk in rows:
+        bare = statistics.median(samples["bare"][operation]) / 1000
+        bare_cell = f"{bare / CHUNKS:.1f}" if per_chunk else f"{bare:,.0f}"
+        cells = [_cell(samples[name][operation], per_chunk) for name in peers]
+        lines.append(f"| {label} | {bare_cell} | " + " | ".join(cells) + " |")
+    versions = "; ".join(f"{PEERS[name][0]}: {text}" for name, text in report["versions"].items())
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"openai {_version('openai')}, ollama {_version('ollama')}, opentelemetry-sdk {_version('opentelemetry-sdk')}"
+    )
+    lines += [
+        "",
+        f"Run of {time.strftime('%Y-%m-%d')}: {report['rounds']} rounds, {report['calls']} calls and "
+        f"{report['streams']} streams per operation per process; overhead over the bare client, median over "
+        f"rounds. Machine: {machine}. Versions: {versions}. Command: `make bench-peers`.",
+    ]
+    return "\n".join(lines)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
+def write(path: Path, text: str) -> None:
+    document = path.read_text()
+    pattern = re.compile(r"(<!-- bench-peers:start -->\n).*?(<!-- bench-peers:end -->)", re.S)
+    if not pattern.search(document):
+        raise SystemExit(f"{path} has no <!-- bench-peers:start --> ... <!-- bench-peers:end --> markers")
+    path.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), document))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=sorted(PEERS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--streams", type=int, default=30)
+    parser.add_argument(
+        "--successor-python", help="python of the venv holding the official successor package"
+    )
+    parser.add_argument("--write", type=Path, help="rewrite the table between the bench-peers markers")
+    arguments = parser.parse_args()
+    if arguments.worker:
+        print(json.dumps(worker(arguments.worker, arguments.calls, arguments.streams)))
+        return
+    sys.path.insert(0, str(HERE))
+    report = run(arguments.rounds, arguments.calls, arguments.streams, arguments.successor_python)
+    text = table(report)
+    print(text)
+    if arguments.write:
+        write(arguments.write, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Values the exporter cannot encode (issue 10, section 6).
+
+A lone surrogate in a model name, in content, in a product attribute, a tool name or an error message must
+not cost the batch: every string genai-otel hands to the OTel API is made encodable, the spans go through
+the real OTLP/HTTP exporters into a loopback receiver, and the content a span says it captured is there.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+import genai_otel
+from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_attributes, encodable_text, encodable_value
+from genai_otel.product import configure_product
+
+openai = pytest.importorskip("openai")
+ollama = pytest.importorskip("ollama")
+
+LONE = "\ud800"
+# Text with every kind of code point, lone surrogates included (hypothesis leaves them out by default).
+ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=40)
+
+
+# --- the function ---------------------------------------------------------------------------------------------
+@given(ANY_TEXT)
+def test_any_text_becomes_encodable(text: str) -> None:
+    result = encodable_text(text)
+    result.encode("utf-8")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        assert len(result) <= len(text)
+    else:
+        assert result == text  # encodable text is never changed
+
+
+def test_ascii_is_returned_as_is_and_surrogates_are_replaced_or_joined() -> None:
+    text = "gpt-4o-mini"
+    assert encodable_text(text) is text
+    assert encodable_text(f"a{LONE}b") == "a\ufffdb"
+    assert encodable_text("\ud83d\ude00 \udc80") == "\U0001f600 \ufffd"  # a pair is the character it encodes
+    assert encodable_text("é ü 漢字") == "é ü 漢字"
+
+
+def test_values_of_every_shape() -> None:
+    value = {"k" + LONE: [f"x{LONE}", 1, {"n": LONE}], "ok": (1.5, True)}
+    assert encodable_value(value) == {"k\ufffd": ["x\ufffd", 1, {"n": "\ufffd"}], "ok": (1.5, True)}
+    attributes = {"a": LONE, "b": ["ok", LONE], "c": 3, "d": ("x", "y")}
+    assert encodable_attributes(attributes) == {"a": "\ufffd", "b": ["ok", "\ufffd"], "c": 3, "d": ("x", "y")}
+
+
+# --- a real OTLP/HTTP receiver on loopback ------------------------------------------------------------------
+class _Receiver(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.traces: list[ExportTraceServiceRequest] = []
+        self.logs: list[ExportLogsServiceRequest] = []
+        self.metrics: list[ExportMetricsServiceRequest] = []
+
+    def url(self, signal: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1/{signal}"
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    server: _Receiver
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        kind, store = {
+            "/v1/traces": (ExportTraceServiceRequest, self.server.traces),
+            "/v1/logs": (ExportLogsServiceRequest, self.server.logs),
+            "/v1/metrics": (ExportMetricsServiceRequest, self.server.metrics),
+        }[self.path]
+        store.append(kind.FromString(body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    server = _Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def instrument_both(telemetry) -> Iterator[Any]:
+    from genai_otel.ollama import OllamaInstrumentor
+    from genai_otel.openai import OpenAIInstrumentor
+
+    instrumentors = [OpenAIInstrumentor(), OllamaInstrumentor()]
+
+    def instrument(**kwargs: Any) -> Any:
+        for instrumentor in instrumentors:
+            instrumentor.instrument(**telemetry.providers(), **kwargs)
+        configure_product(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
+        )
+        return telemetry
+
+    try:
+        yield instrument
+    finally:
+        for instrumentor in instrumentors:
+            instrumentor.uninstrument()
+        configure_product()
+        telemetry.assert_each_span_ended_once()
+
+
+def _surrogate_headers(model: str, answer: str) -> dict[str, str]:
+    return {"X-Fake-Model": json.dumps(model), "X-Fake-Answer": json.dumps(answer)}
+
+
+def _received_spans(receiver: _Receiver) -> list[Any]:
+    return [
+        span
+        for request in receiver.traces
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+
+
+def _attribute(span: Any, key: str) -> Any:
+    for item in span.attributes:
+        if item.key == key:
+            value = item.value
+            return getattr(value, value.WhichOneof("value"))
+    return None
+
+
+def test_unencodable_strings_everywhere_lose_nothing(instrument_both, llm_server, receiver) -> None:
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    telemetry = instrument_both(capture_message_content="SPAN_AND_EVENT")
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test-unused", max_retries=0)
+    local = ollama.Client(host=llm_server.base_url, headers=_surrogate_headers(f"llama{LONE}", f"hi {LONE}"))
+    headers = _surrogate_headers(f"gpt-test{LONE}", "answer \udc80 here")
+    messages = [{"role": "user", "content": "hello"}]
+
+    with genai_otel.product_context(f"answer{LONE}", template_id=f"tmpl{LONE}", tier=f"gold{LONE}"):
+        client.chat.completions.create(model="gpt-test", messages=messages, extra_headers=headers)
+        for _ in client.chat.completions.create(
+            model="gpt-test", messages=messages, stream=True, extra_headers=headers
+        ):
+            pass
+        local.chat(model="llama-test", messages=messages)
+        with genai_otel.tool_call(f"look{LONE}up", arguments={f"q{LONE}": f"v{LONE}"}) as tool:
+            tool.set_result(f"r{LONE}")
+        with pytest.raises(ValueError), genai_otel.tool_call("failing"):
+            raise ValueError(f"bad {LONE} input")
+        # The client itself cannot send this model name; the span it leaves behind must still encode.
+        with pytest.raises(UnicodeEncodeError):
+            client.chat.completions.create(model=f"gpt-{LONE}", messages=messages)
+        genai_otel.record_outcome(route=f"serve{LONE}")
+    client.chat.completions.create(model="gpt-test", messages=messages)  # a span with nothing unusual
+
+    spans = telemetry.spans()
+    assert len(spans) == 8
+    encode_spans(spans).SerializeToString()  # the whole batch encodes
+    assert OTLPSpanExporter(endpoint=receiver.url("traces")).export(spans).name == "SUCCESS"
+    received = _received_spans(receiver)
+    assert sorted(span.name for span in received) == sorted(encodable_text(span.name) for span in spans)
+    assert f"chat gpt-{chr(0xFFFD)}" in {span.name for span in received}
+
+    for span in received:  # a span that says its content was captured holds it (the failing tool had none)
+        if _attribute(span, sc.GENAI_OTEL_CONTENT_CAPTURED) is True and span.name != "execute_tool failing":
+            assert any(
+                _attribute(span, key) is not None
+                for key in (
+                    sc.GEN_AI_INPUT_MESSAGES,
+                    sc.GEN_AI_TOOL_CALL_ARGUMENTS,
+                    sc.GEN_AI_TOOL_CALL_RESULT,
+                )
+            ), span.name
+    answered = [span for span in received if "\ufffd" in (_attribute(span, sc.GEN_AI_RESPONSE_MODEL) or "")]
+    assert len(answered) == 3  # two OpenAI calls and the Ollama one answered with surrogates
+    for span in answered:
+        assert _attribute(span, sc.GENAI_OTEL_CONTENT_CAPTURED) is True
+        output = json.loads(_attribute(span, sc.GEN_AI_OUTPUT_MESSAGES))
+        assert "\ufffd" in output[0]["parts"][0]["content"]
+        assert _attribute(span, sc.GEN_AI_INPUT_MESSAGES) is not None
+        assert _attribute(span, "app.prompt.template_id") == "tmpl\ufffd"
+        assert _attribute(span, "app.tier") == "gold\ufffd"
+    (tool_span,) = [span for span in received if span.name == "execute_tool look\ufffdup"]
+    assert _attribute(tool_span, sc.GENAI_OTEL_CONTENT_CAPTURED) is True
+    assert json.loads(_attribute(tool_span, sc.GEN_AI_TOOL_CALL_RESULT)) == "r\ufffd"
+    (failed_tool,) = [span for span in received if span.name == "execute_tool failing"]
+    (event,) = failed_tool.events
+    assert _attribute(event, "exception.message") == "bad \ufffd input"
+
+    logs = telemetry.log_exporter.get_finished_logs()
+    assert len(logs) == 5  # the details event of each LLM call
+    assert OTLPLogExporter(endpoint=receiver.url("logs")).export(logs).name == "SUCCESS"
+    assert sum(len(s.log_records) for r in receiver.logs[0].resource_logs for s in r.scope_logs) == 5
+
+    metrics = telemetry.reader.get_metrics_data()
+    exporter = OTLPMetricExporter(endpoint=receiver.url("metrics"))
+    assert exporter.export(metrics).name == "SUCCESS"
+    client.close()
+    local._client.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=ANY_TEXT, answer=ANY_TEXT, value=ANY_TEXT, tool_name=ANY_TEXT, message=ANY_TEXT)
+def test_planted_strings_always_encode(
+    instrument_both, openai_client, telemetry, model, answer, value, tool_name, message
+) -> None:
+    if not getattr(telemetry, "instrumented", False):  # once: hypothesis reuses the fixtures
+        instrument_both(capture_message_content="SPAN_ONLY")
+        telemetry.instrumented = True
+    telemetry.exporter.clear()
+    with genai_otel.product_context(template_id=value):
+        openai_client.chat.completions.create(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "hello"}],
+            extra_headers=_surrogate_headers(model, answer),
+        )
+        with pytest.raises(RuntimeError), genai_otel.tool_call(tool_name or "t", arguments={"a": value}):
+            raise RuntimeError(message)
+    spans = telemetry.spans()
+    assert len(spans) == 2
+    request = ExportTraceServiceRequest.FromString(encode_spans(spans).SerializeToString())
+    assert sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans) == 2
