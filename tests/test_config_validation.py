@@ -25,6 +25,10 @@ from genai_otel import _failsafe
 from genai_otel import semconv as sc
 from genai_otel.config import (
     CONTENT_MAX_LENGTH_RANGE,
+    CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE,
+    CONTENT_STORE_QUEUE_BYTES_RANGE,
+    CONTENT_STORE_QUEUE_SIZE_RANGE,
+    PREVIEW_CHARS_RANGE,
     REDACTION_TIMEOUT_MS_RANGE,
     Settings,
     read_bool,
@@ -41,6 +45,16 @@ from genai_otel.providers import read_provider_map
 
 MESSAGES = [{"role": "user", "content": "Where is parcel 48213?"}]
 
+STORE_KEYWORDS = (
+    "content_store",
+    "content_store_options",
+    "content_store_key",
+    "content_store_raw",
+    "content_store_inline",
+    "content_store_queue_size",
+    "content_store_queue_bytes",
+    "content_store_flush_timeout_ms",
+)
 INSTRUMENT_KEYWORDS = (
     "provider_map",
     "time_per_output_chunk",
@@ -58,8 +72,12 @@ INSTRUMENT_KEYWORDS = (
     "tracer_provider",
     "meter_provider",
     "logger_provider",
+    "call_records",
+    "preview_chars",
+    "active_requests",
+    *STORE_KEYWORDS,
 )
-CONTENT_KEYWORDS = INSTRUMENT_KEYWORDS[2:12]
+CONTENT_KEYWORDS = (*INSTRUMENT_KEYWORDS[2:12], *STORE_KEYWORDS)
 PRODUCT_KEYWORDS = (
     "prefix",
     "max_value_length",
@@ -91,7 +109,19 @@ ENVIRONMENT = (
     "GENAI_OTEL_PRODUCT_MAX_DISTINCT_VALUES",
     "GENAI_OTEL_PRODUCT_BAGGAGE",
     "GENAI_OTEL_PRODUCT_BAGGAGE_KEYS",
+    "GENAI_OTEL_CALL_RECORDS",
+    "GENAI_OTEL_PREVIEW_CHARS",
+    "GENAI_OTEL_ACTIVE_REQUESTS",
+    "GENAI_OTEL_CONTENT_STORE",
+    "GENAI_OTEL_CONTENT_STORE_KEY",
+    "GENAI_OTEL_CONTENT_STORE_RAW",
+    "GENAI_OTEL_CONTENT_STORE_INLINE",
+    "GENAI_OTEL_CONTENT_STORE_QUEUE_SIZE",
+    "GENAI_OTEL_CONTENT_STORE_QUEUE_BYTES",
+    "GENAI_OTEL_CONTENT_STORE_FLUSH_TIMEOUT_MS",
 )
+# Store URLs that cannot make directories in the working tree: arbitrary text would be a local path.
+STORE_URLS = ["", "nosuchprotocol://bucket/prefix", "memory://genai-otel-test/store", "file://"]
 
 
 # --- fixtures -------------------------------------------------------------------------------------------------
@@ -232,10 +262,19 @@ GOOD = {
     "baggage_keys": {"template_id"},
     "on_stalled_loop": {print},
     "raise_on_stalled_loop": {False},
+    "call_records": {True},
+    "preview_chars": {40},
+    "active_requests": {"yes"},
+    "content_store_inline": {True},
+    "content_store_queue_size": {10},
 }
 
 
 def _values(name: str) -> st.SearchStrategy[Any]:
+    if name == "content_store":
+        return st.one_of(
+            ANY_VALUE.filter(lambda value: not isinstance(value, str)), st.sampled_from(STORE_URLS)
+        )
     if name == "rate_card":
         return RATE_CARDS
     if name == "redactor":
@@ -266,7 +305,6 @@ def _environment_text(name: str) -> st.SearchStrategy[str]:
                 "{}",
                 "x=y,=",
                 "SPAN_ONLY",
-                SECRET_KEY,
             ]
         ),
     ]
@@ -274,6 +312,10 @@ def _environment_text(name: str) -> st.SearchStrategy[str]:
         return st.one_of(choices[2], st.text(max_size=6).map(lambda t: f"no_such_module_{t}:f")).filter(
             lambda text: "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
         )
+    if name == "GENAI_OTEL_CONTENT_STORE":
+        return st.sampled_from(STORE_URLS)
+    if name == "GENAI_OTEL_HASH_KEY":  # the planted key appears nowhere else
+        return st.one_of(*choices, st.just(SECRET_KEY))
     if name == "GENAI_OTEL_RATE_CARD":
         return st.sampled_from(["", "no/such/card.json", ".", "/nonexistent/card.json"])
     return st.one_of(*choices)
@@ -787,6 +829,10 @@ def test_the_readme_states_the_ranges_in_code() -> None:
     with open(readme, encoding="utf-8") as handle:
         text = handle.read()
     for low, high in (
+        PREVIEW_CHARS_RANGE,
+        CONTENT_STORE_QUEUE_SIZE_RANGE,
+        CONTENT_STORE_QUEUE_BYTES_RANGE,
+        CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE,
         CONTENT_MAX_LENGTH_RANGE,
         REDACTION_TIMEOUT_MS_RANGE,
         MAX_VALUE_LENGTH_RANGE,

@@ -55,7 +55,9 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument_or_raise(self, **kwargs: Any) -> None:
         settings = Settings.load(**kwargs)
-        for patch in self._patches(self._recorder(settings), settings):
+        recorder = self._recorder(settings)
+        self._content_store = recorder.content.store
+        for patch in self._patches(recorder, settings):
             self._apply(patch)
 
     def _recorder(self, settings: Settings) -> Recorder:
@@ -107,3 +109,10 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         while self._applied:
             owner, attribute, original = self._applied.pop()
             setattr(owner, attribute, original)
+        store = getattr(self, "_content_store", None)
+        if store is not None:  # what the instrumented calls queued is written (within the time limit)
+            self._content_store = None
+            try:
+                store.flush()
+            except Exception:
+                report_internal_error("flushing the content store")

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
+from genai_otel.content_store import StoreSettings
 from genai_otel.cost import RATE_CARD_ENV, RateCard
 from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
@@ -41,11 +42,31 @@ REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
 PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
 ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
+CONTENT_STORE_ENV = "GENAI_OTEL_CONTENT_STORE"
+CONTENT_STORE_KEY_ENV = "GENAI_OTEL_CONTENT_STORE_KEY"
+CONTENT_STORE_RAW_ENV = "GENAI_OTEL_CONTENT_STORE_RAW"
+CONTENT_STORE_INLINE_ENV = "GENAI_OTEL_CONTENT_STORE_INLINE"
+CONTENT_STORE_QUEUE_SIZE_ENV = "GENAI_OTEL_CONTENT_STORE_QUEUE_SIZE"
+CONTENT_STORE_QUEUE_BYTES_ENV = "GENAI_OTEL_CONTENT_STORE_QUEUE_BYTES"
+CONTENT_STORE_FLUSH_TIMEOUT_ENV = "GENAI_OTEL_CONTENT_STORE_FLUSH_TIMEOUT_MS"
+STORE_ARGUMENTS = (
+    "content_store",
+    "content_store_options",
+    "content_store_key",
+    "content_store_raw",
+    "content_store_inline",
+    "content_store_queue_size",
+    "content_store_queue_bytes",
+    "content_store_flush_timeout_ms",
+)
 
 # Documented ranges (README, Configuration): values outside are clamped, with a warning.
 CONTENT_MAX_LENGTH_RANGE = (1, 1_048_576)
 REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a call waits at most this
 PREVIEW_CHARS_RANGE = (0, 16384)  # 0 is off
+CONTENT_STORE_QUEUE_SIZE_RANGE = (1, 1_000_000)
+CONTENT_STORE_QUEUE_BYTES_RANGE = (1, 4 * 1024**3)
+CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE = (1, 60_000)
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -476,6 +497,7 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
             f"{function}: redaction settings could not be read ({type(exc).__name__}); {_DROPPED}",
         )
         policy = RedactionPolicy(broken="redaction settings unreadable")
+    store = _load_store_settings(kwargs, function) if mode is not CaptureMode.NO_CONTENT else None
     return ContentSettings(
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
@@ -483,7 +505,74 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
         hash_inputs=read_bool(hash_value, hash_source, True) and key_usable,
         hash_key=hash_key,
         policy=policy,
+        store=store,
     )
+
+
+def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSettings | None:
+    """The content store's settings, or None for no store. The URL and keys may hold credentials: a
+    warning gives their type only (the store names what it cannot open, credentials removed)."""
+    url, url_source = setting(kwargs, "content_store", CONTENT_STORE_ENV, function)
+    if url is None or (isinstance(url, str) and not url.strip()):
+        return None
+    no_store = "no store: content is captured as without one (the capture mode decides, redacted as always)"
+    try:
+        url = os.fspath(url) if isinstance(url, os.PathLike) else url
+        if not isinstance(url, str):
+            warn_setting_once(
+                url_source, f"{described(url_source, url, secret=True)} is not a URL or path; {no_store}"
+            )
+            return None
+        keys, key_source = setting(kwargs, "content_store_key", CONTENT_STORE_KEY_ENV, function)
+        if keys is not None and not isinstance(keys, str):
+            warn_setting_once(
+                key_source,
+                f"{described(key_source, keys, secret=True)} is not text ([id:]base64 of 32 bytes, comma-separated); "
+                f"{no_store}",
+            )
+            return None
+        raw, raw_source = setting(kwargs, "content_store_raw", CONTENT_STORE_RAW_ENV, function)
+        inline, inline_source = setting(kwargs, "content_store_inline", CONTENT_STORE_INLINE_ENV, function)
+        size, size_source = setting(
+            kwargs, "content_store_queue_size", CONTENT_STORE_QUEUE_SIZE_ENV, function
+        )
+        memory, memory_source = setting(
+            kwargs, "content_store_queue_bytes", CONTENT_STORE_QUEUE_BYTES_ENV, function
+        )
+        flush, flush_source = setting(
+            kwargs, "content_store_flush_timeout_ms", CONTENT_STORE_FLUSH_TIMEOUT_ENV, function
+        )
+        options_source = f"{function}(content_store_options=...)"
+        options = kwargs.get("content_store_options")
+        if options is not None and not isinstance(options, Mapping):
+            warn_setting_once(
+                options_source, f"{described(options_source, options, secret=True)} is not a mapping; ignored"
+            )
+            options = None
+        defaults = StoreSettings(url="")
+        return StoreSettings(
+            url=url,
+            options=tuple(sorted((str(k), v) for k, v in (options or {}).items())),
+            keys=keys or None,
+            raw=read_bool(raw, raw_source, False),
+            inline=read_bool(inline, inline_source, False),
+            queue_size=read_int(size, size_source, defaults.queue_size, *CONTENT_STORE_QUEUE_SIZE_RANGE),
+            queue_bytes=read_int(
+                memory, memory_source, defaults.queue_bytes, *CONTENT_STORE_QUEUE_BYTES_RANGE
+            ),
+            flush_timeout_ms=read_int(
+                flush, flush_source, defaults.flush_timeout_ms, *CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE
+            ),
+            url_source=url_source,
+            key_source=key_source,
+            raw_source=raw_source,
+        )
+    except Exception as exc:  # e.g. storage options whose keys cannot be read
+        warn_setting_once(
+            f"{function}:content_store",
+            f"{function}: content store settings could not be read ({type(exc).__name__}); {no_store}",
+        )
+        return None
 
 
 # --- rate card --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
+from genai_otel.content_store import StoreSettings, open_store, raw_content
 from genai_otel.redaction import RedactionFailed, RedactionPolicy
 
 Message = dict[str, Any]
@@ -350,19 +351,25 @@ class ContentSettings:
     hash_inputs: bool = True
     hash_key: bytes | None = None
     policy: RedactionPolicy | None = None
+    store: StoreSettings | None = None
 
 
 class ContentRecorder:
     """Turns a call's Content into redacted span attributes and the details event; fails closed."""
 
     def __init__(
-        self, settings: ContentSettings, emit_event: Callable[[str, dict[str, Any], Any], None] | None
+        self,
+        settings: ContentSettings,
+        emit_event: Callable[[str, dict[str, Any], Any], None] | None,
+        meter_provider: Any = None,
     ) -> None:
         self.settings = settings
         self.capturing = settings.mode is not CaptureMode.NO_CONTENT
         self._emit_event = emit_event if settings.mode.on_events else None
         self.policy = settings.policy or RedactionPolicy()
         self._redactor_follows = self.policy.has_redactor
+        # Decided here, at instrument(): without a store, finish() pays one attribute check.
+        self.store = open_store(settings.store, meter_provider) if self.capturing else None
 
     @property
     def wanted(self) -> bool:
@@ -406,6 +413,15 @@ class ContentRecorder:
             status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = failure.reason
             return status
         status[sc.GENAI_OTEL_CONTENT_CAPTURED] = True
+        if self.store is not None:  # the content goes to the store; references go where it would have
+            structured, stored = self.store.divert(
+                structured,
+                span_context,
+                lambda: raw_content(content, output_messages),
+                self._emit_event is not None,
+                self.policy,
+            )
+            status.update(stored)
         attributes = dict(status)
         if mode.on_spans:
             for key, value in structured.items():

@@ -35,6 +35,7 @@ from genai_otel._encoding import encodable_text
 from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
 from genai_otel.config import (
+    STORE_ARGUMENTS,
     described,
     load_content_settings,
     read_bool,
@@ -208,7 +209,7 @@ class _Telemetry:
             unit=sc.UNIT_LOOKUPS,
             description="Lookups in the application's own cache in front of the model, by cache and result.",
         )
-        self.content = ContentRecorder(settings.content, None)
+        self.content = ContentRecorder(settings.content, None, settings.meter_provider)
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
@@ -280,6 +281,7 @@ _CONTENT_ARGUMENTS = frozenset(
         "redact_disable",
         "redactor",
         "redaction_timeout_ms",
+        *STORE_ARGUMENTS,
     }
 )
 

@@ -80,7 +80,7 @@ class Recorder:
             self._logger = _logs.get_logger(
                 instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
             )
-        self.content = ContentRecorder(content or ContentSettings(), self._emit_event)
+        self.content = ContentRecorder(content or ContentSettings(), self._emit_event, meter_provider)
         # Adapters read the request's messages for capture and hashes, and the output for the preview.
         self.reads_content = self.content.wanted or preview_chars > 0
         self.collects_output = self.content.capturing or preview_chars > 0

@@ -88,6 +88,28 @@ GENAI_OTEL_INPUT_MESSAGES_HASH: Final = "genai_otel.input.messages.hash"
 GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH: Final = "genai_otel.system_instructions.hash"
 # Opt-in preview (GENAI_OTEL_PREVIEW_CHARS): the first N characters of the output text, redacted.
 GENAI_OTEL_OUTPUT_PREVIEW: Final = "genai_otel.output.preview"
+# Content store (docs/content-capture.md#the-content-store): references to the stored content in place of
+# it. The four message references are not in semconv v1.41.1: they are the names the official GenAI
+# utilities' upload hook writes (UTIL_GENAI_REFERENCES), kept for compatibility with readers of those. The
+# tool references have no precedent there, so they are ours.
+GEN_AI_INPUT_MESSAGES_REF: Final = "gen_ai.input.messages_ref"
+GEN_AI_OUTPUT_MESSAGES_REF: Final = "gen_ai.output.messages_ref"
+GEN_AI_SYSTEM_INSTRUCTIONS_REF: Final = "gen_ai.system_instructions_ref"
+GEN_AI_TOOL_DEFINITIONS_REF: Final = "gen_ai.tool.definitions_ref"
+GENAI_OTEL_TOOL_CALL_ARGUMENTS_REF: Final = "genai_otel.tool.call.arguments_ref"
+GENAI_OTEL_TOOL_CALL_RESULT_REF: Final = "genai_otel.tool.call.result_ref"
+UTIL_GENAI_REFERENCES: Final = frozenset(
+    {
+        GEN_AI_INPUT_MESSAGES_REF,
+        GEN_AI_OUTPUT_MESSAGES_REF,
+        GEN_AI_SYSTEM_INSTRUCTIONS_REF,
+        GEN_AI_TOOL_DEFINITIONS_REF,
+    }
+)
+GENAI_OTEL_CONTENT_STORE: Final = "genai_otel.content.store"
+DROPPED_STORE_UNAVAILABLE: Final = "store_unavailable"
+METRIC_CONTENT_STORE_DROPPED: Final = "genai_otel.content.store.dropped"
+UNIT_DOCUMENTS: Final = "{document}"
 
 # --- well-known values ----------------------------------------------------------------------------
 OPERATION_CHAT: Final = "chat"

@@ -68,7 +68,7 @@ def _check_stall(telemetry: _Telemetry, name: str, arguments_hash: str) -> Stall
         return StalledLoop(name, arguments_hash, previous[1])
 
 
-def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> dict[str, Any]:
+def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span: Any) -> dict[str, Any]:
     recorder = telemetry.content
     if not recorder.capturing:
         return {}
@@ -83,7 +83,7 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
         raw[sc.GEN_AI_TOOL_CALL_RESULT] = result
     try:
         # One gate for the tool call: arguments and result share one budget of the custom redactor.
-        attributes = {key: _json(value) for key, value in recorder.redacted(raw).items()}
+        cleaned = recorder.redacted(raw)
     except RedactionFailed as failure:
         if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
             report_internal_error(f"redaction ({failure.reason}); tool content dropped")
@@ -92,8 +92,22 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any) -> d
             sc.GENAI_OTEL_CONTENT_CAPTURED: False,
             sc.GENAI_OTEL_CONTENT_DROPPED_REASON: failure.reason,
         }
+    if recorder.store is not None:
+        # Tool content goes to the store in every capture mode (tool spans have no event to carry it).
+        raw = {sc.GEN_AI_TOOL_CALL_ARGUMENTS: arguments, sc.GEN_AI_TOOL_CALL_RESULT: result}
+        kept, stored = recorder.store.divert(
+            cleaned,
+            span,
+            lambda: {k: v for k, v in raw.items() if k in cleaned},
+            False,
+            recorder.policy,
+        )
+        inline = {k: _json(v) for k, v in kept.items()} if recorder.settings.mode.on_spans else {}
+        captured = bool(inline) or sc.GENAI_OTEL_CONTENT_DROPPED_REASON not in stored
+        return {**status, **inline, **stored, sc.GENAI_OTEL_CONTENT_CAPTURED: captured}
     if not recorder.settings.mode.on_spans:
         return {**status, sc.GENAI_OTEL_CONTENT_CAPTURED: False}
+    attributes = {key: _json(value) for key, value in cleaned.items()}
     return {**status, **attributes, sc.GENAI_OTEL_CONTENT_CAPTURED: True}
 
 
@@ -201,7 +215,7 @@ def _end(
             labels[sc.ERROR_TYPE] = error_type(error)
         if span is not None:
             span.set_attributes(
-                encodable_attributes(_content_attributes(telemetry, arguments, handle.result))
+                encodable_attributes(_content_attributes(telemetry, arguments, handle.result, span))
             )
             if error is not None:
                 span.set_attribute(sc.ERROR_TYPE, error_type(error))

@@ -110,10 +110,17 @@ def _rate_card() -> None:
     os.environ["GENAI_OTEL_RATE_CARD"] = str(card)
 
 
+def _content_store() -> None:
+    """The content store's drop counter exists only with a store (and capture on): give the run one."""
+    os.environ["GENAI_OTEL_CONTENT_STORE"] = tempfile.mkdtemp(prefix="genai-otel-inventory-store-")
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
+
+
 def main() -> int:
     _rate_card()
     # Opt-in instruments are part of the inventory too.
     os.environ["GENAI_OTEL_ACTIVE_REQUESTS"] = "true"
+    _content_store()
     provider = _RecordingMeterProvider()
     metrics.set_meter_provider(provider)
     for entry_point in entry_points(group="opentelemetry_instrumentor"):
