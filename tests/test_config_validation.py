@@ -935,3 +935,33 @@ def test_opentelemetry_instrument_with_garbage_everywhere_still_traces(tmp_path,
     chat = next(span for span in spans if span["name"] == "chat gpt-test")
     assert chat["attributes"]["app.prompt.template_id"] == "t-1"
     assert chat["attributes"][sc.GENAI_OTEL_CONTENT_CAPTURED] is True
+
+
+# --- settings added by other parts of genai-otel go through the same readers ----------------------------------
+@pytest.mark.parametrize(
+    ("keywords", "check"),
+    [
+        ({"preview_chars": "lots"}, lambda s: s.preview_chars == 0),
+        ({"preview_chars": 10**9}, lambda s: s.preview_chars == PREVIEW_CHARS_RANGE[1]),
+        ({"call_records": "sometimes"}, lambda s: s.call_records is False),
+        ({"active_requests": [True]}, lambda s: s.active_requests is False),
+        ({"content_store": 5}, lambda s: s.content.store is None),
+        ({"content_store": "memory://x/y", "content_store_key": 123}, lambda s: s.content.store is None),
+        (
+            {"content_store": "memory://x/y", "content_store_queue_size": 10**12},
+            lambda s: s.content.store.queue_size == CONTENT_STORE_QUEUE_SIZE_RANGE[1],
+        ),
+        (
+            {"content_store": "memory://x/y", "content_store_options": ["endpoint"]},
+            lambda s: s.content.store.options == (),
+        ),
+    ],
+)
+def test_later_settings_are_read_the_same_way(caplog, keywords, check) -> None:
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        loaded = Settings.load(capture_message_content="SPAN_ONLY", **keywords)
+    assert check(loaded)
+    (warning,) = _warnings(caplog)
+    bad = [k for k in keywords if k != "content_store"] or ["content_store"]
+    assert warning.startswith(f"genai-otel: instrument({bad[0]}=")
+    assert "123" not in warning  # a store key is shown by its type only
