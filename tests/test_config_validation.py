@@ -86,6 +86,8 @@ PRODUCT_KEYWORDS = (
     "baggage_keys",
     "tracer_provider",
     "meter_provider",
+    "logger_provider",
+    "evaluation_score_buckets",
     "on_stalled_loop",
     "raise_on_stalled_loop",
     *CONTENT_KEYWORDS,

@@ -39,3 +39,11 @@ def test_delivery_incident() -> None:
     assert "2 unsafe serves" in output
     assert "template          : tracking-answerer-v1.1-regression" in output
     assert "first failed stage: serving_gate" in output
+
+
+@pytest.mark.slow
+def test_quality_gate() -> None:
+    output = _run("quality_gate.py")
+    assert "PROMOTE: no scorer dropped by more than 0.05" in output
+    assert "BLOCKED: claims_in_evidence: mean score 0.250 vs baseline 1.000, drop 0.750 > max 0.05" in output
+    assert "(exit status 1)" in output

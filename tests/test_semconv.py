@@ -122,6 +122,10 @@ NO_UPSTREAM_CONSTANT = frozenset(
         "UNIT_CLAIMS",
         "UNIT_USD",
         "UNIT_LOOKUPS",
+        "UNIT_RESULTS",
+        "UNIT_SCORE",
+        # the installed package has no events module
+        "EVENT_EVALUATION_RESULT",
         "UNIT_DOCUMENTS",
         # the product attributes, under the application's own configurable prefix
         "PRODUCT_PREFIX_DEFAULT",
@@ -130,6 +134,9 @@ NO_UPSTREAM_CONSTANT = frozenset(
         "PRODUCT_ANSWER_ROUTE",
         "PRODUCT_FIRST_FAILED_STAGE",
         "PRODUCT_UNSAFE_CLAIM_SERVED",
+        "PRODUCT_EVALUATION_RUN",
+        "PRODUCT_EVALUATION_RUN_ID",
+        "PRODUCT_EVALUATION_CASE",
         # Ollama's attributes: semconv has no ollama.* registry yet
         "OLLAMA_REQUEST_KEEP_ALIVE",
         "OLLAMA_REQUEST_NUM_CTX",
@@ -171,7 +178,12 @@ def test_no_name_of_ours_collides_with_upstream() -> None:
 
 def test_every_gen_ai_attribute_we_emit_is_known_upstream() -> None:
     known = set(UPSTREAM.values())
-    ours = {value for key, value in _ours() if value.startswith(("gen_ai.", "openai.")) and "." in value}
+    # Event names (EVENT_*) are left out: the installed package defines attributes and metrics, not events.
+    ours = {
+        value
+        for key, value in _ours()
+        if value.startswith(("gen_ai.", "openai.")) and "." in value and not key.startswith("EVENT_")
+    }
     # The content store's references: the official GenAI utilities' names, not (yet) semconv's.
     assert ours - known - sc.UTIL_GENAI_REFERENCES == set(), "names not in the installed semconv package"
 

@@ -25,6 +25,8 @@ CONTENT_KEYS: tuple[str, ...] = (
     "gen_ai.system_instructions",
     "gen_ai.tool.call.arguments",
     "gen_ai.tool.call.result",
+    # An evaluator's explanation quotes the answer it judged (gen_ai.evaluation.result events).
+    "gen_ai.evaluation.explanation",
 )
 
 # Removed outright: content keys of older semconv drafts and of OpenInference.

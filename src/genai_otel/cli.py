@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_SUBCOMMANDS: tuple[str, ...] = ("genai_otel.content_store._cli",)
+_SUBCOMMANDS: tuple[str, ...] = ("genai_otel.content_store._cli", "genai_otel.evaluation._cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -100,6 +100,10 @@ class ProductSettings:
     baggage_keys: tuple[str, ...] = ("template_id", "evidence_version")
     tracer_provider: Any = None
     meter_provider: Any = None
+    # Evaluation results (genai_otel.record_evaluation): the Logs API provider for their events, and the
+    # score histogram's bucket boundaries (None: GENAI_OTEL_EVALUATION_SCORE_BUCKETS, else the default).
+    logger_provider: Any = None
+    evaluation_score_buckets: tuple[float, ...] | None = None
     # Tool calls: what to do when the same tool is called with the same arguments and no progress.
     on_stalled_loop: Callable[[StalledLoop], None] | None = None
     raise_on_stalled_loop: bool = False
@@ -164,6 +168,9 @@ def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
         ),
         tracer_provider=read_provider(*source("tracer_provider"), None, "get_tracer", "TracerProvider"),
         meter_provider=read_provider(*source("meter_provider"), None, "get_meter", "MeterProvider"),
+        logger_provider=read_provider(*source("logger_provider"), None, "get_logger", "LoggerProvider"),
+        # Read (and warned about) by genai_otel.evaluation, where the buckets are used; None: the environment.
+        evaluation_score_buckets=overrides.get("evaluation_score_buckets"),
         on_stalled_loop=callback,
         raise_on_stalled_loop=read_bool(*source("raise_on_stalled_loop"), False),
         content=load_content_settings(
@@ -293,10 +300,11 @@ def configure_product(**overrides: Any) -> ProductSettings:
     """Set product settings in code (they win over the environment); returns the settings in force.
 
     ``prefix``, ``max_value_length``, ``max_distinct_values``, ``baggage``, ``baggage_keys``,
-    ``tracer_provider``, ``meter_provider``, ``on_stalled_loop``, ``raise_on_stalled_loop``, and the
-    content-capture arguments of ``instrument()`` (``capture_message_content``, ``redact_patterns``, ...),
-    which govern tool arguments and results. Each is checked on its own: a bad one is named in one
-    warning and replaced by its default. Never raises."""
+    ``tracer_provider``, ``meter_provider``, ``logger_provider``, ``evaluation_score_buckets``,
+    ``on_stalled_loop``, ``raise_on_stalled_loop``, and the content-capture arguments of ``instrument()``
+    (``capture_message_content``, ``redact_patterns``, ...), which govern tool arguments and results and
+    evaluation explanations. Each is checked on its own: a bad one is named in one warning and replaced
+    by its default. Never raises."""
     global _telemetry
     try:
         unknown = sorted(set(overrides) - _PRODUCT_ARGUMENTS - _CONTENT_ARGUMENTS)

@@ -32,6 +32,7 @@ from genai_otel._encoding import encodable_attributes, encodable_text
 from genai_otel._exceptions import error_type as _error_type
 from genai_otel._exceptions import gated_error_code, record_exception
 from genai_otel._failsafe import report_internal_error
+from genai_otel._recent_calls import remember as remember_call
 from genai_otel.content import EVENT_NAME, ContentRecorder, ContentSettings
 from genai_otel.cost import RateCard
 from genai_otel.operation import Operation
@@ -338,6 +339,8 @@ class Call:
                 elif error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
             self._record_metrics(end_perf_ns, error_type, outcome)
+            # So that an evaluation naming this response lands in this trace (genai_otel.evaluation).
+            remember_call(op.response_id, span, op.request_model, op.provider)
         except Exception:
             report_internal_error("recording the end of a call")
         finally:

@@ -298,3 +298,43 @@ OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN: Final = "ollama.response.time_to_first_toke
 OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN: Final = "ollama.response.time_per_output_token"
 # Images attached to the request (counted, never recorded); not Ollama-specific, hence genai_otel.*.
 GENAI_OTEL_REQUEST_IMAGES_COUNT: Final = "genai_otel.request.images.count"
+
+# --- evaluation results (semconv event gen_ai.evaluation.result; metrics are genai-otel's own) -------
+EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+# Product attributes (under the product prefix) of an evaluation run's cases: "app.evaluation.run" etc.
+PRODUCT_EVALUATION_RUN: Final = "evaluation.run"
+PRODUCT_EVALUATION_RUN_ID: Final = "evaluation.run_id"
+PRODUCT_EVALUATION_CASE: Final = "evaluation.case"
+METRIC_EVALUATION_SCORE: Final = "genai_otel.evaluation.score"
+METRIC_EVALUATION_RESULTS: Final = "genai_otel.evaluation.results"
+UNIT_SCORE: Final = "1"
+UNIT_RESULTS: Final = "{result}"
+# Scores come on 0..1 and 1..5 scales: tenths up to 1 (finer near the top, where quality floors sit),
+# then halves up to 5.
+EVALUATION_SCORE_BUCKETS: Final = (
+    0.1,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.75,
+    0.8,
+    0.85,
+    0.9,
+    0.95,
+    1.0,
+    1.5,
+    2.0,
+    2.5,
+    3.0,
+    3.5,
+    4.0,
+    4.5,
+    5.0,
+)

@@ -11,7 +11,7 @@ point and every exporter through ``OTEL_*`` variables, exactly as a user deploys
 
 Product decisions (issue 5) are recorded when genai-otel has ``product_context`` and
 ``record_outcome`` (the first round then serves one unsafe claim), and tool calls when it has
-``tool_call``. Cost needs ``GENAI_OTEL_RATE_CARD``, which the tests set.
+``tool_call``, and an evaluation of the safe answer when it has ``record_evaluation``. Cost needs ``GENAI_OTEL_RATE_CARD``, which the tests set.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import genai_otel
 
 PRODUCT_API = hasattr(genai_otel, "product_context") and hasattr(genai_otel, "record_outcome")
 TOOL_API = hasattr(genai_otel, "tool_call")
+EVALUATION_API = hasattr(genai_otel, "record_evaluation")
 # Values planted by --plant and --pii-prompt; the tests assert they never reach the backend when a
 # scrub stage or redaction is on. Passed in by the test so both sides use the same strings.
 PLANTED: dict[str, str] = json.loads(os.environ.get("E2E_PLANTED", "{}"))
@@ -96,10 +97,13 @@ def product_decisions(client: openai.OpenAI, *, unsafe: bool) -> None:
     ):
         if hasattr(genai_otel, "record_cache_lookup"):  # issue 12: the semantic cache missed
             genai_otel.record_cache_lookup(False)
-        client.chat.completions.create(model="gpt-test", messages=question)
+        completion = client.chat.completions.create(model="gpt-test", messages=question)
         genai_otel.record_outcome(
             route="abstain", first_failed_stage="claim_generation", unsafe_claim_served=False
         )
+    if EVALUATION_API:
+        # An online judge's verdict on that answer, recorded after the request (issue 11).
+        genai_otel.record_evaluation("groundedness", score=0.9, label="pass", response_id=completion.id)
     if unsafe:
         with genai_otel.product_context(
             "answer delivery question",

@@ -87,6 +87,8 @@ def _drive_calls() -> None:
                     genai_otel.record_cache_lookup(False)
         else:
             client.chat.completions.create(model="gpt-test", messages=messages)
+        if hasattr(genai_otel, "record_evaluation"):
+            genai_otel.record_evaluation("inventory", score=1.0, label="pass")
         stream = client.chat.completions.create(
             model="gpt-test", messages=messages, stream=True, stream_options={"include_usage": True}
         )

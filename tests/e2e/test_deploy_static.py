@@ -202,6 +202,27 @@ def test_rules_and_dashboard_cover_every_signal_the_issue_asks_for() -> None:
     assert "app_answer_route" in dashboard and "app_first_failed_stage" in dashboard
 
 
+def test_rules_and_dashboard_cover_the_quality_signals() -> None:
+    """Issue 11: drift and floor alerts on the evaluation score, and a quality row on the dashboard."""
+    rules = " ".join(rule_expressions())
+    dashboard = " ".join(dashboard_expressions())
+    for series in ("genai_otel_evaluation_score_sum", "genai_otel_evaluation_score_count"):
+        assert series in rules, series
+    for series in (
+        "genai_otel:evaluation_score:mean1h",  # score by evaluation name and template
+        "genai_otel:evaluation_score:mean7d",  # the baseline band
+        "genai_otel:evaluation_score:stddev7d",
+        "genai_otel_evaluation_results_total",  # pass rate, evaluator errors
+    ):
+        assert series in dashboard, series
+    assert "gen_ai_evaluation_score_label" in dashboard and "error_type" in dashboard
+    alerts = {rule["alert"]: rule for rule in alert_rules() if "alert" in rule}
+    assert alerts["GenAIQualityDrift"]["labels"]["severity"] == "warning"
+    assert alerts["GenAIQualityDrift"]["for"] == "30m"
+    assert "GenAIQualityBelowFloor" in alerts
+    assert "genai_otel:evaluation_score_floor" in recorded_names()
+
+
 # --- alert rules ----------------------------------------------------------------------------------
 def test_every_alert_is_actionable() -> None:
     alerts = [rule for rule in alert_rules() if "alert" in rule]
@@ -388,13 +409,14 @@ def test_collector_scrub_stage_and_rotel_processor_agree() -> None:
         assert tuple(found["masks"]) == processor.MASKS, group["context"]
         if group["context"] == "log":
             assert tuple(found["body_masks"]) == processor.MASKS
-    # The five content attributes of semconv v1.41.1 are all removed.
+    # The five content attributes of semconv v1.41.1, and evaluation explanations, are all removed.
     assert {
         sc.GEN_AI_INPUT_MESSAGES,
         sc.GEN_AI_OUTPUT_MESSAGES,
         sc.GEN_AI_SYSTEM_INSTRUCTIONS,
         sc.GEN_AI_TOOL_CALL_ARGUMENTS,
         sc.GEN_AI_TOOL_CALL_RESULT,
+        sc.GEN_AI_EVALUATION_EXPLANATION,
     } <= set(processor.CONTENT_KEYS)
 
 
