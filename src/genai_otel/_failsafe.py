@@ -59,9 +59,12 @@ _warned_settings: set[str] = set()
 
 
 def warn_setting_once(key: str, message: str) -> None:
-    """Warn about a bad configuration value once per ``key`` (usually the setting's name)."""
-    with _lock:
-        if key in _warned_settings:
-            return
-        _warned_settings.add(key)
-    logger.warning("genai-otel: %s", message)
+    """Warn about a bad configuration value once per ``key`` (usually the setting's name). Never raises."""
+    try:
+        with _lock:
+            if key in _warned_settings:
+                return
+            _warned_settings.add(key)
+        logger.warning("genai-otel: %s", message)
+    except Exception:  # logging itself failed: nothing more we can safely do
+        pass

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from genai_otel._failsafe import report_internal_error
+from genai_otel._failsafe import report_internal_error, warn_setting_once
 from genai_otel.config import Settings
 from genai_otel.recording import Recorder
 from genai_otel.wrappers import Wrapper
@@ -45,7 +45,8 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         raise NotImplementedError
 
     def _instrument(self, **kwargs: Any) -> None:
-        # instrument() must not raise into the application either: on a bug of ours, nothing stays patched.
+        # Bad settings never get here: each is read on its own, warned about and replaced (config.py).
+        # This catch-all is for our own bugs only: then nothing stays patched and instrument() still returns.
         try:
             self._instrument_or_raise(**kwargs)
         except Exception:
@@ -54,21 +55,38 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument_or_raise(self, **kwargs: Any) -> None:
         settings = Settings.load(**kwargs)
-        recorder = Recorder(
-            self._recorder_name,
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            time_per_output_chunk=settings.time_per_output_chunk,
-            content=settings.content,
-            logger_provider=kwargs.get("logger_provider"),
-            rate_card=settings.rate_card,
-            call_records=settings.call_records,
-            preview_chars=settings.preview_chars,
-            active_requests=settings.active_requests,
-        )
+        recorder = self._recorder(settings)
         self._content_store = recorder.content.store
         for patch in self._patches(recorder, settings):
             self._apply(patch)
+
+    def _recorder(self, settings: Settings) -> Recorder:
+        def build(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Recorder:
+            return Recorder(
+                self._recorder_name,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+                time_per_output_chunk=settings.time_per_output_chunk,
+                content=settings.content,
+                logger_provider=logger_provider,
+                rate_card=settings.rate_card,
+                call_records=settings.call_records,
+                preview_chars=settings.preview_chars,
+                active_requests=settings.active_requests,
+            )
+
+        given = (settings.tracer_provider, settings.meter_provider, settings.logger_provider)
+        if all(provider is None for provider in given):
+            return build(None, None, None)
+        try:
+            return build(*given)
+        except Exception as exc:  # a provider-like object that fails when asked for a tracer, meter or logger
+            warn_setting_once(
+                "instrument(tracer_provider/meter_provider/logger_provider=...)",
+                f"instrument(): a provider given failed when asked for a tracer, meter or logger "
+                f"({type(exc).__name__}); using the global providers",
+            )
+            return build(None, None, None)
 
     def _apply(self, patch: Patch) -> None:
         try:

@@ -16,7 +16,7 @@ import os
 from collections import OrderedDict
 from typing import Any
 
-from genai_otel.config import read_positive_int
+from genai_otel.config import read_int
 from genai_otel.product import span_attributes
 
 CAPACITY_ENV = "GENAI_OTEL_EVALUATION_RECENT_CALLS"
@@ -24,7 +24,8 @@ CAPACITY_ENV = "GENAI_OTEL_EVALUATION_RECENT_CALLS"
 # (span context, gen_ai.request.model, gen_ai.provider.name, product attributes or None)
 RecentCall = tuple[Any, "str | None", "str | None", "dict[str, Any] | None"]
 
-_capacity = read_positive_int(os.environ.get(CAPACITY_ENV), CAPACITY_ENV, 1024)
+CAPACITY_RANGE = (1, 1_000_000)
+_capacity = read_int(os.environ.get(CAPACITY_ENV), CAPACITY_ENV, 1024, *CAPACITY_RANGE)
 _recent: OrderedDict[str, RecentCall] = OrderedDict()
 # Set by an evaluation run around each case: the calls the case's target made, as (response id, call).
 case_calls: contextvars.ContextVar[list[tuple[str | None, RecentCall]] | None] = contextvars.ContextVar(

@@ -1,24 +1,31 @@
 """Settings: ``instrument(...)`` keyword arguments first, then environment variables, then defaults.
 
-A bad value is named in one warning (with the values that would have been accepted) and the safe
-default is used instead; configuration never raises into the application. For content capture,
-"safe" means capturing nothing: an unusable redaction setting drops content rather than recording it
-unredacted.
+Every setting is read on its own by one of the typed readers below (``read_bool``, ``read_int``,
+``read_choice``, ``read_text``, ``read_names``, ``read_mapping``, ``read_provider``, ``read_hash_key``).
+A reader never raises: a bad value is named in one warning (per setting, per process) that says what
+was wrong and what is used instead, and the rest of the configuration still applies. Values that may
+be secret (keys) or hold paths (redactor specs, rate-card files) are described by their type only.
+Numbers outside their documented range are clamped to it. For content capture, "instead" means the
+safe side: an unusable redaction setting drops content rather than recording it unredacted, and an
+unusable hash key turns hashing off rather than falling back to a guessable unkeyed hash.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
 from genai_otel.content_store import StoreSettings
-from genai_otel.cost import RateCard, load_rate_card
+from genai_otel.cost import RATE_CARD_ENV, RateCard
 from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
@@ -53,203 +60,580 @@ STORE_ARGUMENTS = (
     "content_store_flush_timeout_ms",
 )
 
+# Documented ranges (README, Configuration): values outside are clamped, with a warning.
+CONTENT_MAX_LENGTH_RANGE = (1, 1_048_576)
+REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a call waits at most this
+PREVIEW_CHARS_RANGE = (0, 16384)  # 0 is off
+CONTENT_STORE_QUEUE_SIZE_RANGE = (1, 1_000_000)
+CONTENT_STORE_QUEUE_BYTES_RANGE = (1, 4 * 1024**3)
+CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE = (1, 60_000)
+
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
+T = TypeVar("T")
+R = TypeVar("R", bound=Callable[..., Any])
 
+
+# --- the readers --------------------------------------------------------------------------------------------
+def shown(value: Any, secret: bool = False) -> str:
+    """``value`` as a warning may show it: a short repr of a scalar, else (or if secret) only its type."""
+    if secret or not isinstance(value, (str, int, float)):
+        return f"a {type(value).__name__}"
+    text = repr(value)  # repr escapes control characters and lone surrogates: the log stays encodable
+    return text if len(text) <= 60 else f"{text[:56]}...{text[-1]}"
+
+
+def described(name: str, value: Any, secret: bool = False) -> str:
+    """The setting and its value for a warning: ``instrument(x=5)``, ``instrument(x=<list>)``,
+    ``ENV='text'``, ``ENV=<str>`` (the type only for non-scalars and secrets)."""
+    scalar = isinstance(value, (str, int, float)) and not secret
+    text = shown(value) if scalar else f"<{type(value).__name__}>"
+    if name.endswith("=...)"):
+        return f"{name[:-4]}{text})"
+    return f"{name}={text}"
+
+
+def _never_raises(reader: R) -> R:
+    """Last line of defence for a reader: a fault while reading one setting costs that setting only."""
+
+    @functools.wraps(reader)
+    def read(value: Any, name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return reader(value, name, default, *args, **kwargs)
+        except Exception as exc:
+            warn_setting_once(
+                name,
+                f"{described(name, value, secret=True)} could not be read ({type(exc).__name__}); using the default",
+            )
+            return default
+
+    return read  # type: ignore[return-value]
+
+
+@_never_raises
 def read_bool(value: Any, name: str, default: bool) -> bool:
-    if value is None:
+    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
+    if isinstance(value, (str, int)):
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
     warn_setting_once(
-        name, f"{name}={value!r} is not a boolean (use true or false); using {str(default).lower()}"
+        name, f"{described(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
     )
     return default
 
 
-def read_positive_int(value: Any, name: str, default: int) -> int:
+@_never_raises
+def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) -> int:
+    """An integer (or its text) in ``[minimum, maximum]``; outside it, clamped to the nearer bound."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 4000:  # int() refuses longer digit strings anyway
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        warn_setting_once(
+            name, f"{described(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
+        )
+        return default
+    if number < minimum:
+        warn_setting_once(name, f"{described(name, value)} is below the minimum {minimum}; using {minimum}")
+        return minimum
+    if number > maximum:
+        warn_setting_once(name, f"{described(name, value)} is above the maximum {maximum}; using {maximum}")
+        return maximum
+    return number
+
+
+def read_positive_int(value: Any, name: str, default: int, maximum: int = 2**31 - 1) -> int:
+    """:func:`read_int` from 1 to ``maximum``."""
+    return read_int(value, name, default, 1, maximum)
+
+
+@_never_raises
+def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "") -> T:
+    """One of ``choices`` (keys compared case-insensitively; an empty text is the default)."""
     if value is None:
         return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = 0
-    if number > 0:
-        return number
-    warn_setting_once(name, f"{name}={value!r} is not a positive integer; using {default}")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return default
+        for key, choice in choices.items():
+            if key.lower() == text:
+                return choice
+    valid = ", ".join(choices)
+    warn_setting_once(
+        name, f"{described(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
+    )
     return default
+
+
+@_never_raises
+def read_text(
+    value: Any,
+    name: str,
+    default: str,
+    pattern: re.Pattern[str] | None = None,
+    expected: str = "a printable text",
+    max_length: int = 256,
+) -> str:
+    """A printable string (stripped), at most ``max_length`` long and matching ``pattern`` if given."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return default
+        if len(text) <= max_length and text.isprintable() and (pattern is None or pattern.match(text)):
+            return text
+    warn_setting_once(
+        name,
+        f"{described(name, value)} is not {expected} (at most {max_length} characters); using {default!r}",
+    )
+    return default
+
+
+@_never_raises
+def read_names(
+    value: Any,
+    name: str,
+    default: tuple[str, ...],
+    valid: Callable[[str], bool] = bool,
+    expected: str = "names",
+    normalize: Callable[[str], str] = str.strip,
+) -> tuple[str, ...]:
+    """Comma-separated text or an iterable of strings; items failing ``valid`` are dropped, in one warning."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if not value.strip():
+            return default
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+    else:
+        warn_setting_once(
+            name,
+            f"{described(name, value)} is not comma-separated text or a list of {expected}; "
+            f"using {', '.join(default) or 'none'}",
+        )
+        return default
+    names: list[str] = []
+    ignored: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            ignored.append(f"<{type(item).__name__}>")
+            continue
+        text = normalize(item)
+        if not text:
+            continue
+        if valid(text) and text.isprintable():
+            if text not in names:
+                names.append(text)
+        else:
+            ignored.append(shown(text))
+    if ignored:
+        warn_setting_once(name, f"{name}: ignored {', '.join(ignored)}, not {expected}; the others apply")
+    return tuple(names)
+
+
+def _json_object(text: str) -> tuple[Mapping[Any, Any] | None, list[str]]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, [f"not JSON ({type(exc).__name__} at position {getattr(exc, 'pos', '?')})"]
+    if not isinstance(data, dict):
+        kind = "null" if data is None else f"a {type(data).__name__}"
+        return None, [f"JSON holding {kind}, not an object"]
+    return data, []
+
+
+@_never_raises
+def read_mapping(
+    value: Any,
+    name: str,
+    default: T,
+    expected: str,
+    fallback: str,
+    parse_text: Callable[[str], tuple[Mapping[Any, Any] | None, list[str]]] = _json_object,
+    check_entry: Callable[[str, str], str | None] | None = None,
+    strict: bool = False,
+) -> dict[str, str] | T:
+    """A mapping of strings to strings, or text ``parse_text`` turns into one (JSON by default).
+
+    Bad entries (not strings, or failing ``check_entry``) are dropped, all named in one warning; with
+    ``strict`` one bad entry makes the whole value unusable. Nothing given: ``{}``; an unusable value:
+    ``default``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}  # nothing given: no entries
+    problems: list[str] = []
+    if isinstance(value, str):
+        data, problems = parse_text(value)
+    elif isinstance(value, Mapping):
+        data = value
+    else:
+        warn_setting_once(
+            name, f"{described(name, value)} is not a mapping or text of {expected}; {fallback}"
+        )
+        return default
+    entries: dict[str, str] = {}
+    if data is not None:
+        for key, item in list(data.items()):
+            if not isinstance(key, str) or not isinstance(item, str):
+                problems.append(f"entry {shown(key)}: <{type(item).__name__}>, not a string")
+                continue
+            problem = check_entry(key, item) if check_entry is not None else None
+            if problem is not None:
+                problems.append(problem)
+            else:
+                entries[key] = item
+    if not problems:
+        return entries
+    usable = data is not None and not strict
+    warn_setting_once(
+        name,
+        f"{name} is not {expected}: {'; '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}; "
+        + (f"the other entries apply ({fallback} for these)" if usable else fallback),
+    )
+    return entries if usable else default
+
+
+@_never_raises
+def read_provider(value: Any, name: str, default: Any, method: str, kind: str) -> Any:
+    """An OpenTelemetry provider: an object with a callable ``method`` (``get_tracer``, ...)."""
+    if value is None or callable(getattr(value, method, None)):
+        return value if value is not None else default
+    warn_setting_once(
+        name,
+        f"{described(name, value, secret=True)} is not a {kind} (it has no {method}()); using the global one",
+    )
+    return default
+
+
+def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
+    """(key, usable). Text is taken as UTF-8, and the bytes os.environ could not decode are restored
+    (``surrogateescape``), so a key set as raw bytes in the environment is used as those bytes. Bytes,
+    bytearray and memoryview are keys as they are. Anything else is unusable."""
+    try:
+        if value is None or (isinstance(value, (str, bytes, bytearray)) and not value):
+            return None, True
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape"), True
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            key = bytes(value)
+            return (key, True) if key else (None, True)
+        problem = "is not a key (use text or bytes)"
+    except (UnicodeError, ValueError, TypeError):
+        problem = "cannot be encoded as bytes"
+    warn_setting_once(
+        name,
+        f"{described(name, value, secret=True)} {problem}; input hashing is off "
+        "(no genai_otel.*.hash attributes) rather than an unkeyed, guessable hash",
+    )
+    return None, False
 
 
 def read_capture_mode(value: Any, name: str) -> CaptureMode:
     """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
-    if value is None:
-        return CaptureMode.NO_CONTENT
     if isinstance(value, CaptureMode):
         return value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
         return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
-    text = str(value).strip().upper()
-    if text in CaptureMode.__members__:
-        return CaptureMode[text]
-    if text.lower() in _TRUE:
-        return CaptureMode.SPAN_ONLY
-    if text.lower() in _FALSE or not text:
-        return CaptureMode.NO_CONTENT
-    valid = ", ".join([*CaptureMode.__members__, "true", "false"])
-    warn_setting_once(name, f"{name}={value!r} is not a capture mode (valid: {valid}); capturing no content")
-    return CaptureMode.NO_CONTENT
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return CaptureMode.SPAN_ONLY if value.strip().lower() in _TRUE else CaptureMode.NO_CONTENT
+    return read_choice(value, name, CaptureMode.NO_CONTENT, _CAPTURE_CHOICES, "capturing no content")
 
 
-def _setting(kwargs: Mapping[str, Any], argument: str, env: str) -> tuple[Any, str]:
-    """The value and the name to blame for it: the argument if given, else the environment variable."""
+_CAPTURE_CHOICES: Mapping[str, CaptureMode] = {
+    **{mode.value: mode for mode in CaptureMode},
+    "true": CaptureMode.SPAN_ONLY,
+    "false": CaptureMode.NO_CONTENT,
+}
+
+
+# --- where a value comes from -------------------------------------------------------------------------------
+def setting(
+    kwargs: Mapping[str, Any], argument: str, env: str, function: str = "instrument"
+) -> tuple[Any, str]:
+    """The value and the name to blame for it: the argument if given (not None), else the environment
+    variable (None when unset)."""
     if kwargs.get(argument) is not None:
-        return kwargs[argument], f"instrument({argument}=...)"
+        return kwargs[argument], f"{function}({argument}=...)"
     return os.environ.get(env), env
 
 
+_setting = setting
+
+_DROPPED = "content will be dropped, not recorded unredacted"
+
+
+# --- content capture ----------------------------------------------------------------------------------------
 def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None, str | None]:
     """A callable, ``"presidio"`` or ``"module:function"`` -> (redactor, reason it is broken)."""
-    if spec is None or spec == "":
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
         return None, None
     if callable(spec):
         return spec, None
-    text = str(spec).strip()
+    if not isinstance(spec, str):
+        warn_setting_once(
+            source,
+            f"{described(source, spec, secret=True)} is not a callable, 'module:function' or 'presidio'; {_DROPPED}",
+        )
+        return None, "redactor unusable"
+    text = spec.strip()
     try:
         if text.lower() == "presidio":
             return PresidioRedactor(), None
         module, _, attribute = text.partition(":")
         redactor = getattr(importlib.import_module(module), attribute)
         if not callable(redactor):
-            raise TypeError(f"{text} is not callable")
+            raise TypeError("not callable")
         return redactor, None
+    except Exception as exc:  # the spec may hold a path or a module name: name the failure, not the text
+        warn_setting_once(
+            source,
+            f"{source}: the redactor could not be loaded ({type(exc).__name__}); {_DROPPED} "
+            "(use 'module:function' or 'presidio')",
+        )
+        return None, "redactor unavailable"
+
+
+def _pattern_problem(placeholder: str, regex: str) -> str | None:
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        return f"pattern {shown(placeholder)}: {exc}"
+    except Exception as exc:
+        return f"pattern {shown(placeholder)}: {type(exc).__name__}"
+    return None
+
+
+def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
+    name_value, name_source = setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV, function)
+    patterns_value, patterns_source = setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV, function)
+    disabled_value, disabled_source = setting(kwargs, "redact_disable", REDACT_DISABLE_ENV, function)
+    redactor_value, redactor_source = setting(kwargs, "redactor", REDACTOR_ENV, function)
+    timeout_value, timeout_source = setting(kwargs, "redaction_timeout_ms", REDACTION_TIMEOUT_ENV, function)
+    patterns = read_mapping(
+        patterns_value,
+        patterns_source,
+        None,
+        expected='a mapping of placeholder names to regular expressions (e.g. {"ORDER_ID": "#A\\\\d{5}"})',
+        fallback=_DROPPED,
+        check_entry=_pattern_problem,
+        strict=True,
+    )
+    custom, custom_broken = _load_redactor(redactor_value, redactor_source)
+    disabled = read_names(
+        disabled_value,
+        disabled_source,
+        (),
+        valid=BUILTIN_DETECTORS.__contains__,
+        expected=f"built-in detector names ({', '.join(BUILTIN_DETECTORS)})",
+        normalize=lambda item: item.strip().lower(),
+    )
+    timeout_ms = read_int(timeout_value, timeout_source, 100, *REDACTION_TIMEOUT_MS_RANGE)
+    policy = RedactionPolicy(
+        name=read_text(
+            name_value,
+            name_source,
+            "default",
+            expected="a printable policy name",
+            max_length=128,
+        ),
+        disabled=disabled,
+        patterns=patterns or {},
+        custom=custom,
+        custom_timeout=timeout_ms / 1000,
+        broken=("unreadable patterns" if patterns is None else None) or custom_broken,
+    )
+    if policy.broken and patterns is not None and not custom_broken:
+        warn_setting_once(patterns_source, f"{patterns_source}: {policy.broken}; {_DROPPED}")
+    return policy
+
+
+def load_content_settings(kwargs: Mapping[str, Any], function: str = "instrument") -> ContentSettings:
+    """The content-capture settings of ``function`` (``instrument`` or ``configure_product``); never raises."""
+    try:
+        return _content_settings(kwargs, function)
+    except Exception as exc:  # a bug of ours: the safe side is no content and no hash
+        warn_setting_once(
+            f"{function}:content",
+            f"{function}: content settings could not be read ({type(exc).__name__}); capturing no content "
+            "and no hashes",
+        )
+        return ContentSettings(hash_inputs=False)
+
+
+def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettings:
+    mode = read_capture_mode(*setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV, function))
+    hash_value, hash_source = setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function)
+    hash_key, key_usable = read_hash_key(*setting(kwargs, "hash_key", HASH_KEY_ENV, function))
+    length_value, length_source = setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV, function)
+    binary_value, binary_source = setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV, function)
+    # Built in every mode: exception messages are content, and pass this gate even with capture off.
+    try:
+        policy = _load_policy(kwargs, function)
     except Exception as exc:
         warn_setting_once(
-            source,
-            f"{source}={text!r} could not be loaded ({exc}); content will be dropped, not recorded "
-            "unredacted (use 'module:function' or 'presidio')",
+            f"{function}:redaction",
+            f"{function}: redaction settings could not be read ({type(exc).__name__}); {_DROPPED}",
         )
-        return None, f"redactor {text!r} unavailable"
-
-
-def _load_patterns(value: Any, source: str) -> tuple[dict[str, str], str | None]:
-    if value is None or value == "":
-        return {}, None
-    try:
-        patterns = json.loads(value) if isinstance(value, str) else dict(value)
-        if not isinstance(patterns, dict):
-            raise ValueError("not a JSON object")
-        return {str(k): str(v) for k, v in patterns.items()}, None
-    except (ValueError, TypeError) as exc:
-        warn_setting_once(
-            source,
-            f"{source} is not a mapping of placeholder names to regular expressions ({exc}), e.g. "
-            '\'{"ORDER_ID": "#A\\\\d{5}"}\'; content will be dropped, not recorded unredacted',
-        )
-        return {}, f"unreadable {source}"
-
-
-def _load_disabled(value: Any, source: str) -> list[str]:
-    if value is None:
-        return []
-    items = [
-        s.strip().lower() for s in (value.split(",") if isinstance(value, str) else value) if str(s).strip()
-    ]
-    unknown = sorted(set(items) - set(BUILTIN_DETECTORS))
-    if unknown:
-        warn_setting_once(
-            source, f"{source}: unknown detectors {unknown} ignored (known: {', '.join(BUILTIN_DETECTORS)})"
-        )
-    return [item for item in items if item in BUILTIN_DETECTORS]
-
-
-def load_content_settings(kwargs: Mapping[str, Any]) -> ContentSettings:
-    mode_value, mode_source = _setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV)
-    mode = read_capture_mode(mode_value, mode_source)
-    hash_value, hash_source = _setting(kwargs, "hash_inputs", HASH_INPUTS_ENV)
-    key_value, _ = _setting(kwargs, "hash_key", HASH_KEY_ENV)
-    hash_key = key_value.encode() if isinstance(key_value, str) and key_value else key_value or None
-    # Built in every mode: exception messages are content, and pass this gate even with capture off.
-    policy = _load_policy(kwargs)
-    store = _load_store_settings(kwargs) if mode is not CaptureMode.NO_CONTENT else None
-    length_value, length_source = _setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV)
-    binary_value, binary_source = _setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV)
+        policy = RedactionPolicy(broken="redaction settings unreadable")
+    store = _load_store_settings(kwargs, function) if mode is not CaptureMode.NO_CONTENT else None
     return ContentSettings(
         mode=mode,
-        max_length=read_positive_int(length_value, length_source, 16384),
+        max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
         capture_binary=read_bool(binary_value, binary_source, False),
-        hash_inputs=read_bool(hash_value, hash_source, True),
-        hash_key=hash_key if isinstance(hash_key, bytes) else None,
+        hash_inputs=read_bool(hash_value, hash_source, True) and key_usable,
+        hash_key=hash_key,
         policy=policy,
         store=store,
     )
 
 
-def _load_store_settings(kwargs: Mapping[str, Any]) -> StoreSettings | None:
-    url, url_source = _setting(kwargs, "content_store", CONTENT_STORE_ENV)
-    if url is None or str(url).strip() == "":
+def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSettings | None:
+    """The content store's settings, or None for no store. The URL and keys may hold credentials: a
+    warning gives their type only (the store names what it cannot open, credentials removed)."""
+    url, url_source = setting(kwargs, "content_store", CONTENT_STORE_ENV, function)
+    if url is None or (isinstance(url, str) and not url.strip()):
         return None
-    keys, key_source = _setting(kwargs, "content_store_key", CONTENT_STORE_KEY_ENV)
-    raw, raw_source = _setting(kwargs, "content_store_raw", CONTENT_STORE_RAW_ENV)
-    inline, inline_source = _setting(kwargs, "content_store_inline", CONTENT_STORE_INLINE_ENV)
-    size, size_source = _setting(kwargs, "content_store_queue_size", CONTENT_STORE_QUEUE_SIZE_ENV)
-    memory, memory_source = _setting(kwargs, "content_store_queue_bytes", CONTENT_STORE_QUEUE_BYTES_ENV)
-    flush, flush_source = _setting(kwargs, "content_store_flush_timeout_ms", CONTENT_STORE_FLUSH_TIMEOUT_ENV)
-    options = kwargs.get("content_store_options") or {}
-    if not isinstance(options, Mapping):
-        warn_setting_once(
-            "content_store_options", "instrument(content_store_options=...) is not a mapping; ignored"
+    no_store = "no store: content is captured as without one (the capture mode decides, redacted as always)"
+    try:
+        url = os.fspath(url) if isinstance(url, os.PathLike) else url
+        if not isinstance(url, str):
+            warn_setting_once(
+                url_source, f"{described(url_source, url, secret=True)} is not a URL or path; {no_store}"
+            )
+            return None
+        keys, key_source = setting(kwargs, "content_store_key", CONTENT_STORE_KEY_ENV, function)
+        if keys is not None and not isinstance(keys, str):
+            warn_setting_once(
+                key_source,
+                f"{described(key_source, keys, secret=True)} is not text ([id:]base64 of 32 bytes, comma-separated); "
+                f"{no_store}",
+            )
+            return None
+        raw, raw_source = setting(kwargs, "content_store_raw", CONTENT_STORE_RAW_ENV, function)
+        inline, inline_source = setting(kwargs, "content_store_inline", CONTENT_STORE_INLINE_ENV, function)
+        size, size_source = setting(
+            kwargs, "content_store_queue_size", CONTENT_STORE_QUEUE_SIZE_ENV, function
         )
-        options = {}
-    defaults = StoreSettings(url="")
-    return StoreSettings(
-        url=str(url),
-        options=tuple(sorted((str(k), v) for k, v in options.items())),
-        keys=str(keys) if keys else None,
-        raw=read_bool(raw, raw_source, False),
-        inline=read_bool(inline, inline_source, False),
-        queue_size=read_positive_int(size, size_source, defaults.queue_size),
-        queue_bytes=read_positive_int(memory, memory_source, defaults.queue_bytes),
-        flush_timeout_ms=read_positive_int(flush, flush_source, defaults.flush_timeout_ms),
-        url_source=url_source,
-        key_source=key_source,
-        raw_source=raw_source,
-    )
-
-
-def _load_policy(kwargs: Mapping[str, Any]) -> RedactionPolicy:
-    name_value, _ = _setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV)
-    patterns_value, patterns_source = _setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV)
-    disabled_value, disabled_source = _setting(kwargs, "redact_disable", REDACT_DISABLE_ENV)
-    redactor_value, redactor_source = _setting(kwargs, "redactor", REDACTOR_ENV)
-    timeout_value, timeout_source = _setting(kwargs, "redaction_timeout_ms", REDACTION_TIMEOUT_ENV)
-    patterns, patterns_broken = _load_patterns(patterns_value, patterns_source)
-    custom, custom_broken = _load_redactor(redactor_value, redactor_source)
-    policy = RedactionPolicy(
-        name=str(name_value or "default"),
-        disabled=_load_disabled(disabled_value, disabled_source),
-        patterns=patterns,
-        custom=custom,
-        custom_timeout=read_positive_int(timeout_value, timeout_source, 100) / 1000,
-        broken=patterns_broken or custom_broken,
-    )
-    if policy.broken and not (patterns_broken or custom_broken):
-        warn_setting_once(
-            patterns_source,
-            f"{patterns_source}: {policy.broken}; content will be dropped, not recorded unredacted",
+        memory, memory_source = setting(
+            kwargs, "content_store_queue_bytes", CONTENT_STORE_QUEUE_BYTES_ENV, function
         )
-    return policy
+        flush, flush_source = setting(
+            kwargs, "content_store_flush_timeout_ms", CONTENT_STORE_FLUSH_TIMEOUT_ENV, function
+        )
+        options_source = f"{function}(content_store_options=...)"
+        options = kwargs.get("content_store_options")
+        if options is not None and not isinstance(options, Mapping):
+            warn_setting_once(
+                options_source, f"{described(options_source, options, secret=True)} is not a mapping; ignored"
+            )
+            options = None
+        defaults = StoreSettings(url="")
+        return StoreSettings(
+            url=url,
+            options=tuple(sorted((str(k), v) for k, v in (options or {}).items())),
+            keys=keys or None,
+            raw=read_bool(raw, raw_source, False),
+            inline=read_bool(inline, inline_source, False),
+            queue_size=read_int(size, size_source, defaults.queue_size, *CONTENT_STORE_QUEUE_SIZE_RANGE),
+            queue_bytes=read_int(
+                memory, memory_source, defaults.queue_bytes, *CONTENT_STORE_QUEUE_BYTES_RANGE
+            ),
+            flush_timeout_ms=read_int(
+                flush, flush_source, defaults.flush_timeout_ms, *CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE
+            ),
+            url_source=url_source,
+            key_source=key_source,
+            raw_source=raw_source,
+        )
+    except Exception as exc:  # e.g. storage options whose keys cannot be read
+        warn_setting_once(
+            f"{function}:content_store",
+            f"{function}: content store settings could not be read ({type(exc).__name__}); {no_store}",
+        )
+        return None
 
 
+# --- rate card --------------------------------------------------------------------------------
+def read_rate_card(value: Any, name: str = "instrument(rate_card=...)") -> RateCard | None:
+    """A RateCard, a mapping, or the path of a JSON file; else ``GENAI_OTEL_RATE_CARD``. A card that cannot
+    be used is named in one warning and no cost is recorded; a bad model entry costs only that model."""
+    if value is None:
+        value, name = os.environ.get(RATE_CARD_ENV), RATE_CARD_ENV
+    try:
+        return _read_rate_card(value, name)
+    except Exception as exc:
+        warn_setting_once(
+            name,
+            f"{described(name, value, secret=True)} could not be read ({type(exc).__name__}); no cost is recorded",
+        )
+        return None
+
+
+def _read_rate_card(value: Any, name: str) -> RateCard | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (str, os.PathLike)):  # a path: named by its failure, never shown
+        try:
+            handle = open(value, encoding="utf-8")  # noqa: SIM115 - closed below
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            warn_setting_once(
+                name, f"{name}: the rate card file could not be opened ({reason}); no cost is recorded"
+            )
+            return None
+        try:
+            with handle:
+                data = json.load(handle)
+        except (OSError, ValueError, RecursionError) as exc:
+            warn_setting_once(
+                name,
+                f"{name}: the rate card file is not UTF-8 JSON ({type(exc).__name__}); no cost is recorded",
+            )
+            return None
+    elif isinstance(value, (Mapping, RateCard)):
+        data = value
+    else:
+        warn_setting_once(
+            name,
+            f"{described(name, value, secret=True)} is not a path, a mapping or a RateCard; no cost is recorded",
+        )
+        return None
+    card, problems = RateCard.parse(data)
+    if problems:
+        listed = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        outcome = "those models get no cost, the others do" if card is not None else "no cost is recorded"
+        warn_setting_once(name, f"{name}: {listed}; {outcome}")
+    return card
+
+
+# --- all of instrument()'s settings -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    # None: the resolver reads GENAI_OTEL_PROVIDER_MAP itself (see genai_otel.providers).
-    provider_map: Mapping[str, str] | str | None = None
+    # The user's rules for gen_ai.provider.name, read (and warned about) by genai_otel.providers; None: the
+    # GENAI_OTEL_PROVIDER_MAP variable.
+    provider_map: Any = None
     # Semconv records one time_per_output_chunk point per chunk. The SDK's cost per point is many
     # times our whole per-chunk cost (docs/performance.md), and an SDK View that drops the metric
     # does not save it; this switch does.
@@ -262,29 +646,65 @@ class Settings:
     preview_chars: int = 0
     # The genai_otel.client.active_requests up-down counter: two SDK calls per call, hence opt-in.
     active_requests: bool = False
+    # None: the global providers.
+    tracer_provider: Any = None
+    meter_provider: Any = None
+    logger_provider: Any = None
 
     @classmethod
     def load(cls, **kwargs: Any) -> Settings:
-        chunk_value, chunk_source = _setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
-        records_value, records_source = _setting(kwargs, "call_records", CALL_RECORDS_ENV)
-        preview_value, preview_source = _setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
-        active_value, active_source = _setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
-        preview_chars = 0
-        if preview_value is not None and str(preview_value).strip() not in ("", "0"):
-            preview_chars = read_positive_int(preview_value, preview_source, 0)
-        content = load_content_settings(kwargs)
-        if preview_chars and content.policy is None:
-            # The preview passes the same redaction gate as captured content, with the user's policy.
-            content = replace(content, policy=_load_policy(kwargs))
+        """Each setting read on its own; never raises."""
+        chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
+        preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
+        active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
-            content=content,
-            rate_card=load_rate_card(kwargs.get("rate_card")),
+            content=load_content_settings(kwargs),
+            rate_card=read_rate_card(kwargs.get("rate_card")),
             call_records=read_bool(records_value, records_source, False),
-            preview_chars=preview_chars,
+            preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
             active_requests=read_bool(active_value, active_source, False),
+            tracer_provider=read_provider(
+                kwargs.get("tracer_provider"),
+                "instrument(tracer_provider=...)",
+                None,
+                "get_tracer",
+                "TracerProvider",
+            ),
+            meter_provider=read_provider(
+                kwargs.get("meter_provider"),
+                "instrument(meter_provider=...)",
+                None,
+                "get_meter",
+                "MeterProvider",
+            ),
+            logger_provider=read_provider(
+                kwargs.get("logger_provider"),
+                "instrument(logger_provider=...)",
+                None,
+                "get_logger",
+                "LoggerProvider",
+            ),
         )
 
 
-__all__ = ["Settings", "load_content_settings", "read_bool", "read_capture_mode"]
+__all__ = [
+    "Settings",
+    "described",
+    "load_content_settings",
+    "read_bool",
+    "read_capture_mode",
+    "read_choice",
+    "read_hash_key",
+    "read_int",
+    "read_mapping",
+    "read_names",
+    "read_positive_int",
+    "read_provider",
+    "read_rate_card",
+    "read_text",
+    "setting",
+    "shown",
+]

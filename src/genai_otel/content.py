@@ -407,7 +407,8 @@ class ContentRecorder:
         try:
             structured = self._redacted(content, output_messages)
         except RedactionFailed as failure:
-            report_internal_error(f"redaction ({failure.reason}); content dropped")
+            if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+                report_internal_error(f"redaction ({failure.reason}); content dropped")
             status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
             status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = failure.reason
             return status

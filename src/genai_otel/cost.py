@@ -19,14 +19,46 @@ entry matches gets no cost: nothing is guessed. ``cached_input`` defaults to ``i
 from __future__ import annotations
 
 import json
-import os
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from genai_otel._failsafe import warn_setting_once
-
 RATE_CARD_ENV = "GENAI_OTEL_RATE_CARD"
+
+
+_CURRENCY = re.compile(r"^[A-Za-z]{1,16}$")
+
+
+def _shown(value: Any) -> str:
+    return repr(value)[:60] if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _amount(value: Any) -> float | None:
+    """A price per million tokens: a finite, non-negative real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    amount = float(value)
+    return amount if math.isfinite(amount) and amount >= 0 else None
+
+
+def _price(model: Any, entry: Any) -> tuple[Price | None, str | None]:
+    if not isinstance(model, str) or not model or not model.isprintable():
+        return None, f"model name {_shown(model)} is not a printable text"
+    if isinstance(entry, Price):
+        entry = {"input": entry.input, "output": entry.output, "cached_input": entry.cached_input}
+    if not isinstance(entry, Mapping):
+        return None, f"model {_shown(model)}: a {type(entry).__name__}, not a mapping of prices"
+    amounts = {key: _amount(entry.get(key)) for key in ("input", "output")}
+    cached = entry.get("cached_input")
+    cached_amount = None if cached is None else _amount(cached)
+    if None in amounts.values() or (cached is not None and cached_amount is None):
+        return None, (
+            f"model {_shown(model)}: needs 'input' and 'output' (and optional 'cached_input') prices that "
+            "are non-negative numbers"
+        )
+    return Price(input=amounts["input"], output=amounts["output"], cached_input=cached_amount), None  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -44,26 +76,48 @@ class RateCard:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RateCard:
+        """The card ``data`` describes; raises ValueError naming everything wrong with it."""
+        card, problems = cls.parse(data)
+        if problems or card is None:
+            raise ValueError("; ".join(problems))
+        return card
+
+    @classmethod
+    def parse(cls, data: Any) -> tuple[RateCard | None, list[str]]:
+        """(card, problems): each model entry is checked on its own and a bad one is left out; the card
+        is None when it has no usable version, currency or model. Accepts a mapping or a RateCard."""
+        if isinstance(data, RateCard):
+            data = {"version": data.version, "currency": data.currency, "models": data.prices}
+        if not isinstance(data, Mapping):
+            kind = "null" if data is None else f"a {type(data).__name__}"
+            return None, [f"a rate card is a JSON object, not {kind}"]
+        problems: list[str] = []
         version = data.get("version")
-        if not isinstance(version, str) or not version:
-            raise ValueError("a rate card needs a non-empty 'version'")
+        if (
+            not isinstance(version, str)
+            or not version.strip()
+            or not version.isprintable()
+            or len(version) > 128
+        ):
+            problems.append("a rate card needs a non-empty 'version' text (at most 128 characters)")
+        currency = data.get("currency", "USD")
+        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+            problems.append("'currency' must be a currency code such as 'USD' (letters, at most 16)")
         models = data.get("models")
+        prices: dict[str, Price] = {}
         if not isinstance(models, Mapping) or not models:
-            raise ValueError("a rate card needs a non-empty 'models' mapping")
-        prices = {}
-        for model, entry in models.items():
-            try:
-                cached = entry.get("cached_input")
-                prices[str(model)] = Price(
-                    input=float(entry["input"]),
-                    output=float(entry["output"]),
-                    cached_input=None if cached is None else float(cached),
-                )
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise ValueError(
-                    f"model {model!r}: needs numeric 'input' and 'output' prices ({exc})"
-                ) from exc
-        return cls(version=version, prices=prices, currency=str(data.get("currency", "USD")))
+            problems.append("a rate card needs a non-empty 'models' mapping")
+        unusable = bool(problems)
+        if isinstance(models, Mapping):
+            for model, entry in list(models.items()):
+                price, problem = _price(model, entry)
+                if price is None:
+                    problems.append(problem or f"model {_shown(model)}: unusable")
+                else:
+                    prices[model] = price
+        if unusable or not prices:
+            return None, problems
+        return cls(version=version, prices=prices, currency=currency), problems
 
     @classmethod
     def load(cls, path: str) -> RateCard:
@@ -106,20 +160,3 @@ class RateCard:
         return (
             (input_tokens - cached) * price.input + cached * cached_price + output_tokens * price.output
         ) / 1e6
-
-
-def load_rate_card(value: Any) -> RateCard | None:
-    """``instrument(rate_card=...)``: a RateCard, a mapping or a path; else ``GENAI_OTEL_RATE_CARD``.
-
-    A card that cannot be read is named in one warning and no cost is recorded."""
-    source = "instrument(rate_card=...)"
-    if value is None:
-        value = os.environ.get(RATE_CARD_ENV) or None
-        source = RATE_CARD_ENV
-    if value is None or isinstance(value, RateCard):
-        return value
-    try:
-        return RateCard.from_mapping(value) if isinstance(value, Mapping) else RateCard.load(str(value))
-    except (OSError, ValueError) as exc:
-        warn_setting_once(source, f"{source}: rate card not usable ({exc}); no cost will be recorded")
-        return None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -35,7 +34,17 @@ from genai_otel import semconv as sc
 from genai_otel._encoding import encodable_text
 from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
-from genai_otel.config import STORE_ARGUMENTS, load_content_settings, read_bool, read_positive_int
+from genai_otel.config import (
+    STORE_ARGUMENTS,
+    described,
+    load_content_settings,
+    read_bool,
+    read_int,
+    read_names,
+    read_provider,
+    read_text,
+    setting,
+)
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.version import __version__
 
@@ -103,26 +112,71 @@ class ProductSettings:
 
     @classmethod
     def from_environment(cls) -> ProductSettings:
-        defaults = cls()
-        prefix = os.environ.get(PREFIX_ENV, defaults.prefix).strip()
-        if not _PREFIX.match(prefix):
-            warn_setting_once(
-                PREFIX_ENV, f"{PREFIX_ENV}={prefix!r} is not a dotted lower-case name; using 'app'"
-            )
-            prefix = defaults.prefix
-        keys = os.environ.get(BAGGAGE_KEYS_ENV)
-        return cls(
-            content=load_content_settings({}),
-            prefix=prefix,
-            max_value_length=read_positive_int(
-                os.environ.get(MAX_VALUE_LENGTH_ENV), MAX_VALUE_LENGTH_ENV, 256
-            ),
-            max_distinct_values=read_positive_int(os.environ.get(MAX_DISTINCT_ENV), MAX_DISTINCT_ENV, 100),
-            baggage=read_bool(os.environ.get(BAGGAGE_ENV), BAGGAGE_ENV, False),
-            baggage_keys=tuple(k.strip() for k in keys.split(",") if k.strip())
-            if keys
-            else defaults.baggage_keys,
+        return _product_settings({})
+
+
+MAX_VALUE_LENGTH_RANGE = (1, 16384)
+# Above the SDK's default cardinality limit per metric (2000) a higher cap would change nothing.
+MAX_DISTINCT_VALUES_RANGE = (1, 2000)
+
+
+def _is_attribute_keyword(keyword: str) -> bool:
+    return keyword in KNOWN_ATTRIBUTES or bool(_KEY.match(keyword))
+
+
+def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
+    """Each setting read on its own: the argument if given, else its environment variable, else the
+    default; a bad value is named in one warning and replaced (see genai_otel.config). Never raises."""
+
+    def source(argument: str, env: str | None = None) -> tuple[Any, str]:
+        if env is None:
+            return overrides.get(argument), f"configure_product({argument}=...)"
+        return setting(overrides, argument, env, "configure_product")
+
+    defaults = ProductSettings()
+    callback, callback_source = source("on_stalled_loop")
+    if callback is not None and not callable(callback):
+        warn_setting_once(
+            callback_source,
+            f"{described(callback_source, callback, secret=True)} is not callable; no callback",
         )
+        callback = None
+    return ProductSettings(
+        prefix=read_text(
+            *source("prefix", PREFIX_ENV),
+            defaults.prefix,
+            pattern=_PREFIX,
+            expected="a dotted lower-case name such as 'app' or 'shop.checkout'",
+            max_length=64,
+        ),
+        max_value_length=read_int(
+            *source("max_value_length", MAX_VALUE_LENGTH_ENV),
+            defaults.max_value_length,
+            *MAX_VALUE_LENGTH_RANGE,
+        ),
+        max_distinct_values=read_int(
+            *source("max_distinct_values", MAX_DISTINCT_ENV),
+            defaults.max_distinct_values,
+            *MAX_DISTINCT_VALUES_RANGE,
+        ),
+        baggage=read_bool(*source("baggage", BAGGAGE_ENV), defaults.baggage),
+        baggage_keys=read_names(
+            *source("baggage_keys", BAGGAGE_KEYS_ENV),
+            defaults.baggage_keys,
+            valid=_is_attribute_keyword,
+            expected="product attribute keywords (lower_case dotted names)",
+        ),
+        tracer_provider=read_provider(*source("tracer_provider"), None, "get_tracer", "TracerProvider"),
+        meter_provider=read_provider(*source("meter_provider"), None, "get_meter", "MeterProvider"),
+        logger_provider=read_provider(*source("logger_provider"), None, "get_logger", "LoggerProvider"),
+        # Read (and warned about) by genai_otel.evaluation, where the buckets are used; None: the environment.
+        evaluation_score_buckets=overrides.get("evaluation_score_buckets"),
+        on_stalled_loop=callback,
+        raise_on_stalled_loop=read_bool(*source("raise_on_stalled_loop"), False),
+        content=load_content_settings(
+            {k: v for k, v in overrides.items() if k in _CONTENT_ARGUMENTS}, "configure_product"
+        ),
+    )
 
 
 class _Telemetry:
@@ -191,13 +245,33 @@ _settings_lock = threading.Lock()
 _telemetry: _Telemetry | None = None
 
 
+def _build_telemetry(settings: ProductSettings) -> _Telemetry:
+    try:
+        return _Telemetry(settings)
+    except Exception as exc:
+        if settings.tracer_provider is None and settings.meter_provider is None:
+            raise
+        warn_setting_once(
+            "configure_product(tracer_provider/meter_provider=...)",
+            f"configure_product(): a provider given failed when asked for a tracer or meter "
+            f"({type(exc).__name__}); using the global providers",
+        )
+        return _Telemetry(replace(settings, tracer_provider=None, meter_provider=None))
+
+
 def _get_telemetry() -> _Telemetry:
+    """The product telemetry in force, built from the environment on first use. Never raises: the
+    application's own calls (tools, product contexts, outcomes) come through here."""
     global _telemetry
     telemetry = _telemetry
     if telemetry is None:
         with _settings_lock:
             if _telemetry is None:
-                _telemetry = _Telemetry(ProductSettings.from_environment())
+                try:
+                    _telemetry = _build_telemetry(ProductSettings.from_environment())
+                except Exception:
+                    report_internal_error("reading the product settings; using the defaults")
+                    _telemetry = _Telemetry(ProductSettings(content=ContentSettings(hash_inputs=False)))
             telemetry = _telemetry
     return telemetry
 
@@ -219,6 +293,9 @@ _CONTENT_ARGUMENTS = frozenset(
 )
 
 
+_PRODUCT_ARGUMENTS = frozenset(ProductSettings.__dataclass_fields__) - {"content"}
+
+
 def configure_product(**overrides: Any) -> ProductSettings:
     """Set product settings in code (they win over the environment); returns the settings in force.
 
@@ -226,27 +303,19 @@ def configure_product(**overrides: Any) -> ProductSettings:
     ``tracer_provider``, ``meter_provider``, ``logger_provider``, ``evaluation_score_buckets``,
     ``on_stalled_loop``, ``raise_on_stalled_loop``, and the content-capture arguments of ``instrument()``
     (``capture_message_content``, ``redact_patterns``, ...), which govern tool arguments and results and
-    evaluation explanations."""
+    evaluation explanations. Each is checked on its own: a bad one is named in one warning and replaced
+    by its default. Never raises."""
     global _telemetry
-    with _settings_lock:
-        settings = ProductSettings.from_environment()
-        content_arguments = {k: overrides.pop(k) for k in list(overrides) if k in _CONTENT_ARGUMENTS}
-        if content_arguments:
-            overrides["content"] = load_content_settings(content_arguments)
-        unknown = set(overrides) - set(ProductSettings.__dataclass_fields__)
+    try:
+        unknown = sorted(set(overrides) - _PRODUCT_ARGUMENTS - _CONTENT_ARGUMENTS)
         if unknown:
-            warn_setting_once(
-                "configure_product", f"configure_product: unknown settings {sorted(unknown)} ignored"
-            )
-        settings = replace(settings, **{k: v for k, v in overrides.items() if k not in unknown})
-        if not _PREFIX.match(settings.prefix):
-            warn_setting_once(
-                "configure_product:prefix",
-                f"prefix {settings.prefix!r} is not a dotted lower-case name; using 'app'",
-            )
-            settings = replace(settings, prefix=sc.PRODUCT_PREFIX_DEFAULT)
-        _telemetry = _Telemetry(settings)
-        return settings
+            warn_setting_once("configure_product", f"configure_product: unknown settings {unknown} ignored")
+        with _settings_lock:
+            _telemetry = _build_telemetry(_product_settings(overrides))
+            return _telemetry.settings
+    except Exception:
+        report_internal_error("configure_product(); the settings in force are kept")
+        return _get_telemetry().settings
 
 
 # --- validation ---------------------------------------------------------------------------------------------

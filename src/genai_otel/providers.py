@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from genai_otel import semconv as sc
-from genai_otel._failsafe import warn_setting_once
+from genai_otel.config import read_mapping
 
 PROVIDER_MAP_ENV = "GENAI_OTEL_PROVIDER_MAP"
 
@@ -46,9 +47,12 @@ class _Rule:
     def __init__(self, pattern: str, provider: str, user: bool) -> None:
         host, _, port_text = pattern.strip().lower().rpartition(":") if ":" in pattern else (pattern, "", "")
         host = host.strip().lower()
+        port_text = port_text.strip()
+        if port_text and not (port_text.isascii() and port_text.isdigit()):
+            raise ValueError("the port is not a number")
         self.port = int(port_text) if port_text else None
         if self.port is not None and not 0 < self.port < 65536:
-            raise ValueError(f"port out of range in {pattern!r}")
+            raise ValueError("port out of range")
         self.suffix: str | None = None
         if host == "*" or (host == "" and self.port is not None):
             self.host = None
@@ -56,13 +60,13 @@ class _Rule:
             self.host = None
             self.suffix = host[2:]
             if not self.suffix:
-                raise ValueError(f"empty domain in {pattern!r}")
+                raise ValueError("empty domain")
         elif host and "*" not in host:
             self.host = host
         else:
-            raise ValueError(f"cannot read host pattern {pattern!r}")
-        if not provider or any(ch.isspace() for ch in provider):
-            raise ValueError(f"bad provider name {provider!r}")
+            raise ValueError("cannot read the host pattern")
+        if not provider or not provider.isprintable() or any(ch.isspace() for ch in provider):
+            raise ValueError(f"bad provider name {provider[:60]!r}")
         self.provider = provider
         specificity = (4 if self.host else 2 if self.suffix else 0) + (1 if self.port is not None else 0)
         # Longer suffixes are more specific; user rules win ties.
@@ -78,54 +82,69 @@ class _Rule:
         return True
 
 
-def parse_rules(text: str) -> dict[str, str]:
-    """``"host=provider, *.corp:8000=vllm"`` -> mapping. Raises ValueError naming the bad entry."""
+def parse_rule_entries(text: str) -> tuple[dict[str, str], list[str]]:
+    """``"host=provider, *.corp:8000=vllm"`` -> (mapping, the entries that are not ``pattern=provider``)."""
     rules: dict[str, str] = {}
+    problems: list[str] = []
     for entry in text.split(","):
         entry = entry.strip()
         if not entry:
             continue
         pattern, sep, provider = entry.partition("=")
         if not sep or not pattern.strip() or not provider.strip():
-            raise ValueError(f"entry {entry!r} is not of the form pattern=provider")
+            problems.append(f"entry {entry[:60]!r} is not of the form pattern=provider")
+            continue
         rules[pattern.strip()] = provider.strip()
+    return rules, problems
+
+
+def parse_rules(text: str) -> dict[str, str]:
+    """``"host=provider, *.corp:8000=vllm"`` -> mapping. Raises ValueError naming the bad entry."""
+    rules, problems = parse_rule_entries(text)
+    if problems:
+        raise ValueError(problems[0])
     return rules
+
+
+def rule_problem(pattern: str, provider: str) -> str | None:
+    """Why ``pattern=provider`` is not a usable rule, or None."""
+    try:
+        _Rule(pattern, provider, user=True)
+    except ValueError as exc:
+        return f"rule {pattern[:60]!r}: {exc}"
+    return None
+
+
+_PROVIDER_MAP_EXAMPLE = "api.example.com=openai,:8000=vllm,*.corp.example=azure.ai.openai"
+
+
+def read_provider_map(value: Any, name: str = "instrument(provider_map=...)") -> dict[str, str]:
+    """User rules: a mapping or ``pattern=provider,...`` text; None reads ``GENAI_OTEL_PROVIDER_MAP``. Rules
+    that cannot be used are skipped, all named in one warning; a value of another type is ignored."""
+    if value is None:
+        value, name = os.environ.get(PROVIDER_MAP_ENV), PROVIDER_MAP_ENV
+    return read_mapping(
+        value,
+        name,
+        {},
+        expected=f"pattern=provider rules (e.g. {_PROVIDER_MAP_EXAMPLE!r})",
+        fallback="the built-in rules apply",
+        parse_text=parse_rule_entries,
+        check_entry=rule_problem,
+    )
 
 
 class ProviderResolver:
     """Resolves (host, port) to a provider name; results are cached per endpoint."""
 
     def __init__(self, user_rules: Mapping[str, str] | str | None = None) -> None:
+        """``user_rules``: a mapping or ``pattern=provider,...`` text; None reads ``GENAI_OTEL_PROVIDER_MAP``.
+        Unusable rules are named in one warning and skipped."""
         rules = [_Rule(pattern, provider, user=False) for pattern, provider in BUILTIN_RULES.items()]
-        rules.extend(self._user_rules(user_rules))
+        rules.extend(_Rule(p, v, user=True) for p, v in read_provider_map(user_rules).items())
         rules.sort(key=lambda rule: rule.rank, reverse=True)
         self._rules = rules
         self._cache: dict[tuple[str, int | None, str], str] = {}
-
-    @staticmethod
-    def _user_rules(user_rules: Mapping[str, str] | str | None) -> list[_Rule]:
-        source = "instrument(provider_map=...)"
-        if user_rules is None:
-            user_rules = os.environ.get(PROVIDER_MAP_ENV)
-            source = PROVIDER_MAP_ENV
-            if not user_rules:
-                return []
-        example = "api.example.com=openai,:8000=vllm,*.corp.example=azure.ai.openai"
-        try:
-            mapping = parse_rules(user_rules) if isinstance(user_rules, str) else dict(user_rules)
-        except ValueError as exc:
-            warn_setting_once(source, f"{source} ignored: {exc}; expected e.g. {example!r}")
-            return []
-        parsed = []
-        for pattern, provider in mapping.items():
-            try:
-                parsed.append(_Rule(str(pattern), str(provider), user=True))
-            except ValueError as exc:
-                warn_setting_once(
-                    f"{source}:{pattern}",
-                    f"{source}: rule {pattern!r} ignored: {exc}; expected e.g. {example!r}",
-                )
-        return parsed
 
     def resolve(
         self, host: str | None, port: int | None, default: str = sc.PROVIDER_OPENAI_COMPATIBLE

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from genai_otel.redaction import RedactionFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MISSING = object()
+_PROCESS_KEY = secrets.token_bytes(32)
 
 
 class ToolSpan:
@@ -83,7 +85,8 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span
         # One gate for the tool call: arguments and result share one budget of the custom redactor.
         cleaned = recorder.redacted(raw)
     except RedactionFailed as failure:
-        report_internal_error(f"redaction ({failure.reason}); tool content dropped")
+        if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+            report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
             **status,
             sc.GENAI_OTEL_CONTENT_CAPTURED: False,
@@ -133,10 +136,15 @@ def tool_call(
             attributes[sc.GEN_AI_TOOL_CALL_ID] = call_id
         if description:
             attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description
+        content = telemetry.settings.content
+        # With hashing off (asked for, or the hash key unusable) no hash is exported; stall detection
+        # still compares calls, keyed by a secret that never leaves the process.
         arguments_hash = stable_hash(
-            arguments if arguments is not None else {}, telemetry.settings.content.hash_key
+            arguments if arguments is not None else {},
+            content.hash_key if content.hash_inputs else _PROCESS_KEY,
         )
-        attributes[sc.GENAI_OTEL_TOOL_ARGUMENTS_HASH] = arguments_hash
+        if content.hash_inputs:
+            attributes[sc.GENAI_OTEL_TOOL_ARGUMENTS_HASH] = arguments_hash
         stall = _check_stall(telemetry, name, arguments_hash)
         if stall is not None:
             attributes[sc.GENAI_OTEL_TOOL_STALLED] = True

@@ -52,7 +52,7 @@ def _drop(problem: str, message: str) -> None:
 
 def _read_buckets(value: Any, source: str) -> tuple[float, ...]:
     default = sc.EVALUATION_SCORE_BUCKETS
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     try:
         items = value.split(",") if isinstance(value, str) else list(value)
@@ -61,10 +61,13 @@ def _read_buckets(value: Any, source: str) -> tuple[float, ...]:
             raise ValueError("empty or not finite")
         if any(later <= earlier for earlier, later in itertools.pairwise(buckets)):
             raise ValueError("not strictly increasing")
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # a setting never raises: OverflowError, a hostile __float__ too
+        shown_value = (
+            repr(value)[:60] if isinstance(value, (str, int, float)) else f"<{type(value).__name__}>"
+        )
         warn_setting_once(
             source,
-            f"{source}={value!r} is not a strictly increasing list of numbers ({exc}), e.g. "
+            f"{source}={shown_value} is not a strictly increasing list of numbers ({type(exc).__name__}), e.g. "
             "'0.25,0.5,0.75,1'; using the default score buckets",
         )
         return default
