@@ -11,9 +11,9 @@ through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
 * ``instrumented``: genai-otel on, all four semconv metrics;
 * ``instrumented, no TPOC``: the same with ``time_per_output_chunk`` dropped by an SDK View
   (the one metric with a point per chunk);
-* ``floor``: the SDK alone creating the same span (same name, kind, attributes) and recording the
-  same metric points with the same attributes, taken from a real instrumented call: what any
-  instrumentation emitting this telemetry must pay.
+* ``floor``: the SDK alone creating the same span (same name, kind, the same attributes at start and
+  the rest set before it ends) and recording the same metric points with the same attributes, taken
+  from a real instrumented call: what any instrumentation emitting this telemetry must pay.
 
 The Ollama rows measure ``ollama.Client.chat`` the same way, over an in-process httpx transport
 answering with Ollama's JSON and NDJSON.
@@ -43,7 +43,7 @@ import openai
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import DropAggregation, View
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -187,6 +187,8 @@ class Floor:
         **probe_kwargs: Any,
     ) -> None:
         probe = Setup(**probe_kwargs)
+        at_start = _StartAttributes()
+        probe.tracer_provider.add_span_processor(at_start)
         probe.instrument()
         try:
             operation((make_client or _client)())
@@ -194,7 +196,13 @@ class Floor:
             probe.uninstrument()
         (span,) = probe.exporter.get_finished_spans()
         self.name = span.name
-        self.attributes = dict(span.attributes)
+        # What the span was started with, and what was set on it before it ended.
+        self.start_attributes = at_start.attributes
+        self.end_attributes = {
+            key: value
+            for key, value in span.attributes.items()
+            if key not in self.start_attributes or self.start_attributes[key] != value
+        }
         self.points: list[tuple[str, float, dict[str, Any]]] = []
         for resource_metrics in probe.reader.get_metrics_data().resource_metrics:
             for scope_metrics in resource_metrics.scope_metrics:
@@ -214,12 +222,22 @@ class Floor:
         }
 
     def emit(self) -> None:
-        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.attributes)
-        span.set_attributes(self.attributes)
+        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.start_attributes)
+        span.set_attributes(self.end_attributes)
         instruments = self.instruments
         for name, value, attributes in self.points:
             instruments[name].record(value, attributes)
         span.end()
+
+
+class _StartAttributes(SpanProcessor):
+    """Keeps the attributes the (one) span had when it started."""
+
+    def __init__(self) -> None:
+        self.attributes: dict[str, Any] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.attributes = dict(span.attributes)
 
 
 # --- measurement ---------------------------------------------------------------------------------------------
