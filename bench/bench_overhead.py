@@ -307,6 +307,24 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
     return per_chunk(plain), per_chunk(traced)
 
 
+def _record_alone(repeat: int, floor: Floor) -> float:
+    """Median µs of one SDK ``record()`` of a time-per-output-chunk point (its attributes, as ours), alone."""
+    (attributes,) = {
+        tuple(sorted(attributes.items()))
+        for name, _value, attributes in floor.points
+        if name == sc.METRIC_TIME_PER_OUTPUT_CHUNK
+    }
+    histogram = Setup().meter_provider.get_meter("alone").create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    record, point = histogram.record, dict(attributes)
+    timings = []
+    for _ in range(repeat):
+        start = time.thread_time_ns()
+        for _chunk in range(CHUNKS):
+            record(0.01, point)
+        timings.append(time.thread_time_ns() - start)
+    return statistics.median(timings) / CHUNKS / 1000
+
+
 _PROSE = "The parcel left the depot at 09:40 and should arrive on Thursday; contact support if late. "
 
 
@@ -402,6 +420,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     return {
         "median_us": median_us,
         "wrapper_per_chunk_us": traced_chunk - plain_chunk,
+        "record_alone_us": _record_alone(rounds * 25, stream_floor),
         "redaction_prose_per_kb_us": prose_kb,
         "redaction_dense_per_kb_us": dense_kb,
     }
@@ -601,11 +620,16 @@ def report(result: dict[str, Any], command: str) -> str:
         f"| all-in, TPOC off: whole stream overhead / {CHUNKS} (includes the per-call costs) | "
         f"{m['stream tpoc_off overhead'] / CHUNKS:.2f} |",
         f"| all-in, all semconv metrics: whole stream overhead / {CHUNKS} | {m['stream full overhead'] / CHUNKS:.2f} |",
+        f"| what TPOC adds per chunk: (all semconv metrics - TPOC off) / {CHUNKS} | "
+        f"{(m['stream full overhead'] - m['stream tpoc_off overhead']) / CHUNKS:.2f} |",
+        f"| one SDK `record()` of a TPOC point with its attributes, alone | {result['record_alone_us']:.2f} |",
         f"| Ollama: the stream wrapper alone (our generator, timestamp, chunk reading, gap buffer), no SDK | "
         f"{result['ollama_wrapper_per_chunk_us']:.2f} |",
         f"| Ollama: all-in, TPOC off: whole stream overhead / {CHUNKS} | {m['ollama stream tpoc_off overhead'] / CHUNKS:.2f} |",
         f"| Ollama: all-in, all semconv metrics: whole stream overhead / {CHUNKS} | "
         f"{m['ollama stream full overhead'] / CHUNKS:.2f} |",
+        f"| Ollama: what TPOC adds per chunk | "
+        f"{(m['ollama stream full overhead'] - m['ollama stream tpoc_off overhead']) / CHUNKS:.2f} |",
         "",
         "| per KB of message text | µs |",
         "|---|---:|",
