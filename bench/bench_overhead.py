@@ -350,6 +350,7 @@ def _redaction_only_per_kb(repeat: int) -> tuple[float, float]:
 def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     client = _client()
     call_floor = Floor(_call)
+    call_floor_no_hash = Floor(_call, hash_inputs=False)
     stream_floor = Floor(_stream)
     stream_floor_no_tpoc = Floor(_stream, drop_tpoc=True)
     capture = {"capture_message_content": "SPAN_ONLY"}
@@ -361,6 +362,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
         "view_drop": (Setup(drop_tpoc=True), stream_floor_no_tpoc),
         "tpoc_off": (Setup(time_per_output_chunk=False), stream_floor_no_tpoc),
         "capture": (Setup(**capture), None),
+        "hash_off": (Setup(hash_inputs=False), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -384,7 +386,15 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                                 calls // 3,
                                 samples.setdefault(f"{label} {kb}KB", _new_samples()),
                             )
-                    if label == "capture":
+                    if label == "hash_off":
+                        _paired(
+                            lambda bare_client=bare_client: _call(bare_client),
+                            lambda: _call(client),
+                            call_floor_no_hash.emit,
+                            calls,
+                            samples.setdefault("call hash_off", _new_samples()),
+                        )
+                    if label in ("capture", "hash_off"):
                         continue
                     if label == "full":
                         _paired(
@@ -404,7 +414,8 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    for each in (setup, call_floor.setup, *(f.setup for f in sized_floors.values())):
+                    floors = (call_floor, call_floor_no_hash, *sized_floors.values())
+                    for each in (setup, *(f.setup for f in floors)):
                         each.exporter.clear()
                     if floor is not None:
                         floor.setup.exporter.clear()
@@ -592,6 +603,7 @@ def report(result: dict[str, Any], command: str) -> str:
     m = result["median_us"]
     rows = [
         ("non-streaming chat call", "call"),
+        ("non-streaming chat call, `GENAI_OTEL_HASH_INPUTS=false`", "call hash_off"),
         (f"{CHUNKS}-chunk stream", "stream full"),
         (f"{CHUNKS}-chunk stream, TPOC dropped by an SDK View", "stream view_drop"),
         (f"{CHUNKS}-chunk stream, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`", "stream tpoc_off"),
