@@ -122,7 +122,8 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     for spec in (openai_spec, ollama_spec):
@@ -160,7 +161,26 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
             result[operation] = f"broken: {without_span} of {repeat} calls exported no span"
         else:
             result[operation] = statistics.median(timings)
+        # What one more call emits: the largest span's attribute count, and the metric points it added.
+        before = _points(reader)
+        run_once()
+        spans = exporter.get_finished_spans()
+        attributes = max((len(span.attributes or {}) for span in spans), default=0)
+        result.setdefault("emits", {})[operation] = [len(spans), attributes, _points(reader) - before]
+        exporter.clear()
     return result
+
+
+def _points(reader: Any) -> int:
+    """Measurements recorded so far (cumulative): histogram counts, one per other point."""
+    data = reader.get_metrics_data()
+    total = 0
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in metric.data.data_points:
+                    total += getattr(point, "count", 1)
+    return total
 
 
 # --- the driver ------------------------------------------------------------------------------------------
@@ -221,11 +241,13 @@ def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> 
     jobs = {name: (python, name) for name, python in pythons.items() if name != "bare"}
     jobs.update({label: (python, "bare") for python, label in bare_of.items()})
     samples: dict[str, dict[str, list[Any]]] = {label: {op: [] for op in OPERATIONS} for label in jobs}
+    emits: dict[str, dict[str, list[int]]] = {}
     for number in range(rounds):
         order = list(jobs)
         random.shuffle(order)
         results = {label: _run_worker(*jobs[label], calls, streams) for label in order}
         for label, result in results.items():
+            emits.setdefault(label, result.get("emits", {}))
             bare_label = bare_of[jobs[label][0]]
             for operation in OPERATIONS:
                 value, bare = result.get(operation), results[bare_label].get(operation)
@@ -238,7 +260,7 @@ def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> 
         name: _versions(pythons[name], DISTRIBUTIONS[name]) for name in pythons if name in DISTRIBUTIONS
     }
     clients = {python: _versions(python, ["openai", "ollama", "opentelemetry-sdk"]) for python in bare_of}
-    report = {"samples": samples, "versions": versions, "clients": clients}
+    report = {"samples": samples, "versions": versions, "clients": clients, "emits": emits}
     return {**report, "rounds": rounds, "calls": calls, "streams": streams, "main_python": sys.executable}
 
 
@@ -272,6 +294,24 @@ def table(report: dict[str, Any]) -> str:
         bare_cell = f"{bare / CHUNKS:.1f}" if per_chunk else f"{bare:,.0f}"
         cells = [_cell(samples[name][operation], per_chunk) for name in peers]
         lines.append(f"| {label} | {bare_cell} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "What one call (one 100-chunk stream) emits: span attributes (of the largest span; spans if more than "
+        "one), metric points.",
+        "",
+        "| instrumentation | openai chat | openai stream | ollama chat | ollama stream |",
+        "|---|---|---|---|---|",
+    ]
+    for name in peers:
+        cells = []
+        for operation in OPERATIONS:
+            emitted = report["emits"].get(name, {}).get(operation)
+            if emitted is None:
+                cells.append("n/a")
+            else:
+                spans, attributes, points = emitted
+                cells.append(f"{attributes}{f' ({spans} spans)' if spans > 1 else ''}, {points}")
+        lines.append(f"| {PEERS[name][0]} | " + " | ".join(cells) + " |")
     versions = "; ".join(f"{PEERS[name][0]}: {text}" for name, text in report["versions"].items())
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     clients = report["clients"]
