@@ -12,9 +12,9 @@ through a SimpleSpanProcessor, metrics to an InMemoryMetricReader. Modes:
 * ``instrumented``: genai-otel on, all four semconv metrics;
 * ``instrumented, no TPOC``: the same with ``time_per_output_chunk`` dropped by an SDK View
   (the one metric with a point per chunk);
-* ``floor``: the SDK alone creating the same span (same name, kind, attributes) and recording the
-  same metric points with the same attributes, taken from a real instrumented call: what any
-  instrumentation emitting this telemetry must pay.
+* ``floor``: the SDK alone creating the same span (same name, kind, the same attributes at start and
+  the rest set before it ends) and recording the same metric points with the same attributes, taken
+  from a real instrumented call: what any instrumentation emitting this telemetry must pay.
 
 The Ollama rows measure ``ollama.Client.chat`` the same way, over an in-process httpx transport
 answering with Ollama's JSON and NDJSON.
@@ -48,7 +48,7 @@ import openai
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import DropAggregation, View
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -192,6 +192,8 @@ class Floor:
         **probe_kwargs: Any,
     ) -> None:
         probe = Setup(**probe_kwargs)
+        at_start = _StartAttributes()
+        probe.tracer_provider.add_span_processor(at_start)
         probe.instrument()
         try:
             operation((make_client or _client)())
@@ -199,7 +201,13 @@ class Floor:
             probe.uninstrument()
         (span,) = probe.exporter.get_finished_spans()
         self.name = span.name
-        self.attributes = dict(span.attributes)
+        # What the span was started with, and what was set on it before it ended.
+        self.start_attributes = at_start.attributes
+        self.end_attributes = {
+            key: value
+            for key, value in span.attributes.items()
+            if key not in self.start_attributes or self.start_attributes[key] != value
+        }
         self.points: list[tuple[str, float, dict[str, Any]]] = []
         for resource_metrics in probe.reader.get_metrics_data().resource_metrics:
             for scope_metrics in resource_metrics.scope_metrics:
@@ -219,12 +227,22 @@ class Floor:
         }
 
     def emit(self) -> None:
-        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.attributes)
-        span.set_attributes(self.attributes)
+        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.start_attributes)
+        span.set_attributes(self.end_attributes)
         instruments = self.instruments
         for name, value, attributes in self.points:
             instruments[name].record(value, attributes)
         span.end()
+
+
+class _StartAttributes(SpanProcessor):
+    """Keeps the attributes the (one) span had when it started."""
+
+    def __init__(self) -> None:
+        self.attributes: dict[str, Any] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.attributes = dict(span.attributes)
 
 
 # --- measurement ---------------------------------------------------------------------------------------------
@@ -294,6 +312,24 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
     return per_chunk(plain), per_chunk(traced)
 
 
+def _record_alone(repeat: int, floor: Floor) -> float:
+    """Median µs of one SDK ``record()`` of a time-per-output-chunk point (its attributes, as ours), alone."""
+    (attributes,) = {
+        tuple(sorted(attributes.items()))
+        for name, _value, attributes in floor.points
+        if name == sc.METRIC_TIME_PER_OUTPUT_CHUNK
+    }
+    histogram = Setup().meter_provider.get_meter("alone").create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    record, point = histogram.record, dict(attributes)
+    timings = []
+    for _ in range(repeat):
+        start = time.thread_time_ns()
+        for _chunk in range(CHUNKS):
+            record(0.01, point)
+        timings.append(time.thread_time_ns() - start)
+    return statistics.median(timings) / CHUNKS / 1000
+
+
 _PROSE = "The parcel left the depot at 09:40 and should arrive on Thursday; contact support if late. "
 
 
@@ -319,6 +355,7 @@ def _redaction_only_per_kb(repeat: int) -> tuple[float, float]:
 def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     client = _client()
     call_floor = Floor(_call)
+    call_floor_no_hash = Floor(_call, hash_inputs=False)
     stream_floor = Floor(_stream)
     stream_floor_no_tpoc = Floor(_stream, drop_tpoc=True)
     capture = {"capture_message_content": "SPAN_ONLY"}
@@ -330,6 +367,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
         "view_drop": (Setup(drop_tpoc=True), stream_floor_no_tpoc),
         "tpoc_off": (Setup(time_per_output_chunk=False), stream_floor_no_tpoc),
         "capture": (Setup(**capture), None),
+        "hash_off": (Setup(hash_inputs=False), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -353,7 +391,15 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                                 calls // 3,
                                 samples.setdefault(f"{label} {kb}KB", _new_samples()),
                             )
-                    if label == "capture":
+                    if label == "hash_off":
+                        _paired(
+                            lambda bare_client=bare_client: _call(bare_client),
+                            lambda: _call(client),
+                            call_floor_no_hash.emit,
+                            calls,
+                            samples.setdefault("call hash_off", _new_samples()),
+                        )
+                    if label in ("capture", "hash_off"):
                         continue
                     if label == "full":
                         _paired(
@@ -373,7 +419,8 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    for each in (setup, call_floor.setup, *(f.setup for f in sized_floors.values())):
+                    floors = (call_floor, call_floor_no_hash, *sized_floors.values())
+                    for each in (setup, *(f.setup for f in floors)):
                         each.exporter.clear()
                     if floor is not None:
                         floor.setup.exporter.clear()
@@ -389,6 +436,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     return {
         "median_us": median_us,
         "wrapper_per_chunk_us": traced_chunk - plain_chunk,
+        "record_alone_us": _record_alone(rounds * 25, stream_floor),
         "redaction_prose_per_kb_us": prose_kb,
         "redaction_dense_per_kb_us": dense_kb,
     }
@@ -609,6 +657,7 @@ def report(result: dict[str, Any], command: str) -> str:
     m = result["median_us"]
     rows = [
         ("non-streaming chat call", "call"),
+        ("non-streaming chat call, `GENAI_OTEL_HASH_INPUTS=false`", "call hash_off"),
         (f"{CHUNKS}-chunk stream", "stream full"),
         (f"{CHUNKS}-chunk stream, TPOC dropped by an SDK View", "stream view_drop"),
         (f"{CHUNKS}-chunk stream, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`", "stream tpoc_off"),
@@ -637,11 +686,16 @@ def report(result: dict[str, Any], command: str) -> str:
         f"| all-in, TPOC off: whole stream overhead / {CHUNKS} (includes the per-call costs) | "
         f"{m['stream tpoc_off overhead'] / CHUNKS:.2f} |",
         f"| all-in, all semconv metrics: whole stream overhead / {CHUNKS} | {m['stream full overhead'] / CHUNKS:.2f} |",
+        f"| what TPOC adds per chunk: (all semconv metrics - TPOC off) / {CHUNKS} | "
+        f"{(m['stream full overhead'] - m['stream tpoc_off overhead']) / CHUNKS:.2f} |",
+        f"| one SDK `record()` of a TPOC point with its attributes, alone | {result['record_alone_us']:.2f} |",
         f"| Ollama: the stream wrapper alone (our generator, timestamp, chunk reading, gap buffer), no SDK | "
         f"{result['ollama_wrapper_per_chunk_us']:.2f} |",
         f"| Ollama: all-in, TPOC off: whole stream overhead / {CHUNKS} | {m['ollama stream tpoc_off overhead'] / CHUNKS:.2f} |",
         f"| Ollama: all-in, all semconv metrics: whole stream overhead / {CHUNKS} | "
         f"{m['ollama stream full overhead'] / CHUNKS:.2f} |",
+        f"| Ollama: what TPOC adds per chunk | "
+        f"{(m['ollama stream full overhead'] - m['ollama stream tpoc_off overhead']) / CHUNKS:.2f} |",
         "",
         "| per KB of message text | µs |",
         "|---|---:|",

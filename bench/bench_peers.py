@@ -13,14 +13,20 @@ every side alike. A process instruments its clients with default settings and co
 sends spans through a ``SimpleSpanProcessor`` to an in-memory exporter and metrics to an
 ``InMemoryMetricReader`` (the same SDK set-up for everyone), and times calls over the in-process
 transports of ``bench_overhead.py`` (no sockets): median CPU time of this thread per call. An
-instrumentation's overhead in a round is its median minus the bare client's median in that round; the
-table shows the median over rounds. A process that made calls but exported no span is reported as
-broken rather than as fast.
+instrumentation's overhead in a round is its median minus the median of the bare client in that round,
+run by the same Python (a peer in a venv of its own is compared with the bare client of that venv); the
+table shows the median over rounds.
+
+Fairness: every process starts from an environment with every content, chunk-metric and stability
+setting of every peer removed, then gets only its own peer's "content off" setting; each timed call must
+export at least one span, or the peer is reported as broken rather than as fast (an instrumentor that
+declined to instrument, say, over a dependency conflict, only logs it).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -31,7 +37,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +49,16 @@ PEERS: dict[str, tuple[str, str | None, str | None, dict[str, str]]] = {
         "genai-otel",
         "genai_otel.openai:OpenAIInstrumentor",
         "genai_otel.ollama:OllamaInstrumentor",
-        {},
+        {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT"},
     ),
     "genai-otel-tpoc-off": (
         "genai-otel, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`",
         "genai_otel.openai:OpenAIInstrumentor",
         "genai_otel.ollama:OllamaInstrumentor",
-        {"GENAI_OTEL_TIME_PER_OUTPUT_CHUNK": "false"},
+        {
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
+            "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK": "false",
+        },
     ),
     "otel-v2": (
         "official openai-v2",
@@ -86,6 +94,9 @@ DISTRIBUTIONS = {
     "openinference": ["openinference-instrumentation-openai", "openinference-instrumentation-ollama"],
 }
 OPERATIONS = ("openai call", "openai stream", "ollama call", "ollama stream")
+# Inherited settings that would change what a peer does: removed from every worker's environment.
+_SETTING_PREFIXES = ("GENAI_OTEL_", "OTEL_INSTRUMENTATION_GENAI_", "TRACELOOP_", "OPENINFERENCE_")
+_SETTINGS = ("OTEL_SEMCONV_STABILITY_OPT_IN",)
 
 
 # --- one process: one instrumentation ---------------------------------------------------------------------
@@ -111,7 +122,8 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     for spec in (openai_spec, ollama_spec):
@@ -135,24 +147,54 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
         for _ in range(max(5, repeat // 10)):
             run_once()
         exporter.clear()
+        gc.collect()
         timings = []
-        spans = 0
+        without_span = 0
         for _ in range(repeat):
             start = clock()
             run_once()
             timings.append(clock() - start)
-            spans += len(exporter.get_finished_spans())
+            if not exporter.get_finished_spans():
+                without_span += 1
             exporter.clear()
-        if name != "bare" and spans == 0:
-            result[operation] = "broken: no span exported"
+        if name != "bare" and without_span:
+            result[operation] = f"broken: {without_span} of {repeat} calls exported no span"
         else:
             result[operation] = statistics.median(timings)
+        # What one more call emits: the largest span's attribute count, and the metric points it added.
+        before = _points(reader)
+        run_once()
+        spans = exporter.get_finished_spans()
+        attributes = max((len(span.attributes or {}) for span in spans), default=0)
+        result.setdefault("emits", {})[operation] = [len(spans), attributes, _points(reader) - before]
+        exporter.clear()
     return result
 
 
+def _points(reader: Any) -> int:
+    """Measurements recorded so far (cumulative): histogram counts, one per other point."""
+    data = reader.get_metrics_data()
+    total = 0
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in metric.data.data_points:
+                    total += getattr(point, "count", 1)
+    return total
+
+
 # --- the driver ------------------------------------------------------------------------------------------
+def _worker_environment(name: str) -> dict[str, str]:
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_SETTING_PREFIXES) and key not in _SETTINGS
+    }
+    return {**inherited, **PEERS[name][3]}
+
+
 def _run_worker(python: str, name: str, calls: int, streams: int) -> dict[str, Any]:
-    env = {**os.environ, **PEERS[name][3]}
+    env = _worker_environment(name)
     completed = subprocess.run(
         [
             python,
@@ -192,40 +234,53 @@ def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> 
         pythons["otel-successor"] = successor_python
     else:
         del pythons["otel-successor"]
-    samples: dict[str, dict[str, list[Any]]] = {name: {op: [] for op in OPERATIONS} for name in pythons}
+    # One bare-client process per distinct Python each round: a peer is compared with its own venv.
+    bare_of = {
+        python: "bare" if python == sys.executable else f"bare ({python})" for python in pythons.values()
+    }
+    jobs = {name: (python, name) for name, python in pythons.items() if name != "bare"}
+    jobs.update({label: (python, "bare") for python, label in bare_of.items()})
+    samples: dict[str, dict[str, list[Any]]] = {label: {op: [] for op in OPERATIONS} for label in jobs}
+    emits: dict[str, dict[str, list[int]]] = {}
     for number in range(rounds):
-        order = list(pythons)
+        order = list(jobs)
         random.shuffle(order)
-        results = {name: _run_worker(pythons[name], name, calls, streams) for name in order}
-        for name, result in results.items():
+        results = {label: _run_worker(*jobs[label], calls, streams) for label in order}
+        for label, result in results.items():
+            emits.setdefault(label, result.get("emits", {}))
+            bare_label = bare_of[jobs[label][0]]
             for operation in OPERATIONS:
-                value, bare = result.get(operation), results["bare"].get(operation)
+                value, bare = result.get(operation), results[bare_label].get(operation)
                 if isinstance(value, str):
-                    samples[name][operation].append(value)
+                    samples[label][operation].append(value)
                 elif value is not None and isinstance(bare, (int, float)):
-                    samples[name][operation].append(value - bare if name != "bare" else value)
+                    samples[label][operation].append(value if label == bare_label else value - bare)
         print(f"round {number + 1}/{rounds} done", file=sys.stderr)
     versions = {
         name: _versions(pythons[name], DISTRIBUTIONS[name]) for name in pythons if name in DISTRIBUTIONS
     }
-    return {"samples": samples, "versions": versions, "rounds": rounds, "calls": calls, "streams": streams}
+    clients = {python: _versions(python, ["openai", "ollama", "opentelemetry-sdk"]) for python in bare_of}
+    report = {"samples": samples, "versions": versions, "clients": clients, "emits": emits}
+    return {**report, "rounds": rounds, "calls": calls, "streams": streams, "main_python": sys.executable}
 
 
 def _cell(values: list[Any], per_chunk: bool) -> str:
+    from bench_overhead import CHUNKS
+
     broken = [value for value in values if isinstance(value, str)]
     if broken:
         return broken[0].split(":")[0]
     if not values:
         return "n/a"
     value = statistics.median(values) / 1000
-    return f"+{value / 100:.1f}" if per_chunk else f"+{value:,.0f}"
+    return f"{value / CHUNKS:+.1f}" if per_chunk else f"{value:+,.0f}"
 
 
 def table(report: dict[str, Any]) -> str:
     from bench_overhead import CHUNKS
 
     samples = report["samples"]
-    peers = [name for name in samples if name != "bare"]
+    peers = [name for name in PEERS if name in samples and name != "bare"]
     header = "| client / mode | bare client | " + " | ".join(PEERS[name][0] for name in peers) + " |"
     lines = [header, "|---|" + "---:|" * (len(peers) + 1)]
     rows = [
@@ -239,25 +294,40 @@ def table(report: dict[str, Any]) -> str:
         bare_cell = f"{bare / CHUNKS:.1f}" if per_chunk else f"{bare:,.0f}"
         cells = [_cell(samples[name][operation], per_chunk) for name in peers]
         lines.append(f"| {label} | {bare_cell} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "What one call (one 100-chunk stream) emits: span attributes (of the largest span; spans if more than "
+        "one), metric points.",
+        "",
+        "| instrumentation | openai chat | openai stream | ollama chat | ollama stream |",
+        "|---|---|---|---|---|",
+    ]
+    for name in peers:
+        cells = []
+        for operation in OPERATIONS:
+            emitted = report["emits"].get(name, {}).get(operation)
+            if emitted is None:
+                cells.append("n/a")
+            else:
+                spans, attributes, points = emitted
+                cells.append(f"{attributes}{f' ({spans} spans)' if spans > 1 else ''}, {points}")
+        lines.append(f"| {PEERS[name][0]} | " + " | ".join(cells) + " |")
     versions = "; ".join(f"{PEERS[name][0]}: {text}" for name, text in report["versions"].items())
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"openai {_version('openai')}, ollama {_version('ollama')}, opentelemetry-sdk {_version('opentelemetry-sdk')}"
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    clients = report["clients"]
+    main = clients.pop(report["main_python"])
+    other = "".join(
+        f"; the successor's own venv (compared with a bare client run there): {text}"
+        for text in clients.values()
     )
     lines += [
         "",
         f"Run of {time.strftime('%Y-%m-%d')}: {report['rounds']} rounds, {report['calls']} calls and "
         f"{report['streams']} streams per operation per process; overhead over the bare client, median over "
-        f"rounds. Machine: {machine}. Versions: {versions}. Command: `make bench-peers`.",
+        f"rounds. Machine: {machine}. Clients and SDK: {main}{other}. Versions: {versions}. "
+        "Command: `make bench-peers`.",
     ]
     return "\n".join(lines)
-
-
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "?"
 
 
 def write(path: Path, text: str) -> None:

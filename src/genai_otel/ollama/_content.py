@@ -40,6 +40,10 @@ def _tool_call_parts(calls: Any) -> list[Part]:
 
 
 def _message(item: Any) -> Message:
+    if type(item) is dict and len(item) == 2:  # the common {"role": ..., "content": "..."}
+        role, body = item.get("role"), item.get("content")
+        if isinstance(role, str) and role and role != "tool" and isinstance(body, str) and body:
+            return {"role": role, "parts": [{"type": "text", "content": body}]}
     role = _text(_field(item, "role")) or "user"
     body = _text(_field(item, "content"))
     if role == "tool":

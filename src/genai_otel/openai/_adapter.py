@@ -72,7 +72,11 @@ _endpoints: dict[int, tuple[Any, ProviderResolver, str | None, int | None, str]]
 
 
 def _endpoint(client: Any, resolver: ProviderResolver) -> tuple[str | None, int | None, str]:
-    url = getattr(client, "base_url", None)
+    # What the `base_url` property returns; openai 3.x's property runs an import statement on every read,
+    # which cost more than the rest of reading a request.
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        url = getattr(client, "base_url", None)
     cached = _endpoints.get(id(client))
     if cached is not None and cached[0] is url and cached[1] is resolver:
         return cached[2], cached[3], cached[4]
