@@ -125,6 +125,29 @@ def test_a_failing_target_fails_the_case_and_its_secret_is_scrubbed(app) -> None
     assert all(s.attributes[sc.ERROR_TYPE] == "ConnectionError" for s in case_spans)
 
 
+def test_failure_messages_in_the_summary_pass_the_whole_gate(app) -> None:
+    """An error message is content: the summary (written to files and CI logs) gets it redacted."""
+
+    def forget_name(text: str) -> str:
+        return text.replace("Jane Roe", "[NAME]")
+
+    configure_product(**app.providers(), redactor=forget_name)
+
+    def target(question: str) -> str:
+        raise RuntimeError(f"no parcel for Jane Roe <jane.roe@example.org> asking {question!r}")
+
+    def scorer(case: object, output: object) -> float:
+        raise ValueError("judge saw card 4532015112830366")
+
+    summary = genai_otel.evaluation.run(CASES[:1], target, [scorer], name="n")
+    (failure,) = summary.failures
+    assert "Jane Roe" not in failure["message"] and "jane.roe@example.org" not in failure["message"]
+    assert "[NAME]" in failure["message"]
+    summary = genai_otel.evaluation.run(CASES[:1], evaluation_app.answer, [scorer], name="n")
+    (failure,) = summary.failures
+    assert failure["stage"] == "scorer" and "4532015112830366" not in failure["message"]
+
+
 def test_a_scorer_may_return_a_mapping(app) -> None:
     def graded(case, output):
         return {"score": 0.5, "label": "fail", "explanation": "half"}

@@ -34,6 +34,10 @@ def answer(order_id: str) -> str:
     return order_id.upper()
 
 
+def grounded(case: object, output: object) -> genai_otel.evaluation.Score:
+    return genai_otel.evaluation.Score(value=1.0 if output else 0.0, label="pass" if output else "fail")
+
+
 def main() -> None:
     card: RateCard = RateCard(version="2026-01", prices={"gpt-test": Price(input=0.15, output=0.6)})
     same: RateCard = RateCard.from_mapping({"version": "v1", "models": {"m": {"input": 1, "output": 2}}})
@@ -61,8 +65,16 @@ def main() -> None:
         genai_otel.SEMCONV_VERSION,
     )
 
-    # --- evaluation API: the lead adds genai_otel.record_evaluation and genai_otel.evaluation.run here
-    # after merging the evaluation branch (issue 15: "the product API and the evaluation API").
+    # The evaluation API: an online judge's result, a scheduled run and the promotion gate.
+    genai_otel.record_evaluation("groundedness", score=0.92, label="pass", response_id="chatcmpl-1")
+    genai_otel.record_evaluation("groundedness", error="TimeoutError")
+    summary = assert_type(
+        genai_otel.evaluation.run([{"id": "c1", "input": "P-1"}], answer, [grounded], name="nightly"),
+        genai_otel.evaluation.EvaluationSummary,
+    )
+    blocked: list[str] = genai_otel.evaluation.compare(summary, summary, max_drop=0.05)
+    print(summary.to_dict(), blocked)
+    genai_otel.record_cache_lookup(True, cache="semantic")
 
     with FakeLLMServer() as server:
         print(server.openai_base_url, server.base_url)

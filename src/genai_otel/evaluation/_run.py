@@ -16,11 +16,11 @@ from typing import Any
 from opentelemetry.trace import Status, StatusCode
 
 from genai_otel import semconv as sc
+from genai_otel._exceptions import GatedException
 from genai_otel._failsafe import report_internal_error
 from genai_otel._recent_calls import case_calls
 from genai_otel.evaluation._record import _class_error_type, _record, as_number
-from genai_otel.product import product_context
-from genai_otel.redaction import scrub_secrets
+from genai_otel.product import _get_telemetry, product_context
 
 SUMMARY_FORMAT = "genai-otel.evaluation.summary/1"
 PASS_LABEL = "pass"
@@ -175,11 +175,12 @@ def _case_input(case: Any) -> Any:
 
 
 def _message(exc: BaseException) -> str:
+    """The failure's message for the summary, through the same gate as exceptions on spans (the process's
+    redaction policy, its custom redactor included); the exception type where the gate cannot run."""
     try:
-        text = str(exc)
+        return GatedException(exc, _get_telemetry().content.policy).message[:300]
     except Exception:
-        text = "<unprintable exception>"
-    return scrub_secrets(text)[:300]
+        return type(exc).__name__
 
 
 def _safe_record(*arguments: Any) -> None:
