@@ -85,7 +85,8 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span
         # One gate for the tool call: arguments and result share one budget of the custom redactor.
         cleaned = recorder.redacted(raw)
     except RedactionFailed as failure:
-        if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+        # A bad setting is already named in its warning.
+        if failure.reason != sc.DROPPED_REDACTION_MISCONFIGURED:
             report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
             **status,
