@@ -109,3 +109,29 @@ def test_the_deployment_metric_table_has_every_metric_with_its_unit() -> None:
         assert name in table, f"{name} is not in docs/deployment.md's metric table"
         if key in created:
             assert table[name].startswith(f"`{getattr(sc, created[key])}`"), (name, table[name])
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_every_link_between_the_docs_lands_on_a_file_and_heading() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target, anchor in re.findall(
+            r"\]\(([^)#\s]*)(?:#([^)\s]+))?\)", page.read_text(encoding="utf-8")
+        ):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            linked = (page.parent / target).resolve() if target else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target}")
+                continue
+            if anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{page.name}: {target}#{anchor}")
+    assert broken == []
