@@ -95,6 +95,21 @@ def chat(client, **kwargs) -> Any:
     return client.chat.completions.create(model="gpt-test", messages=QUESTION, **kwargs)
 
 
+@pytest.mark.parametrize("timeout", ["5", float("nan"), -1, float("inf"), True, object()])
+def test_flush_with_a_bad_timeout_never_raises_and_still_writes(
+    timeout, instrument_openai, openai_client, store_url, tmp_path, caplog
+):
+    """content_store.flush() is the application's call (docs/content-capture.md): a bad argument is one
+    warning and the stores' own time limit, never an exception in the caller."""
+    _failsafe._warned_settings.clear()
+    instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)
+    chat(openai_client)
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        assert content_store.flush(timeout) is True
+    assert "timeout_seconds" in caplog.text
+    assert stored_objects(tmp_path / "store")
+
+
 # --- what lands where ----------------------------------------------------------------------------------------
 def test_references_replace_content_on_spans_and_resolve_exactly(instrument_openai, openai_client, store_url):
     telemetry = instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)
