@@ -135,3 +135,17 @@ def test_every_link_between_the_docs_lands_on_a_file_and_heading() -> None:
                 if anchor not in {_anchor(h) for h in headings}:
                     broken.append(f"{page.name}: {target}#{anchor}")
     assert broken == []
+
+
+def test_the_alert_table_matches_the_rules_shipped() -> None:
+    yaml = __import__("pytest").importorskip("yaml")
+    rules = yaml.safe_load(_text("deploy/prometheus/alerts.yml"))
+    shipped = {
+        rule["alert"]: rule["labels"]["severity"]
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    table = _table_after(_text("docs/deployment.md"), "| alert | severity | fires when | look at |")
+    documented = {re.findall(r"`(\w+)`", row[0])[0]: row[1] for row in table}
+    assert documented == shipped
