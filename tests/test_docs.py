@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from genai_otel import semconv as sc
 from genai_otel.config import Settings
 from genai_otel.product import _CONTENT_ARGUMENTS, _PRODUCT_ARGUMENTS
@@ -138,7 +140,7 @@ def test_every_link_between_the_docs_lands_on_a_file_and_heading() -> None:
 
 
 def test_the_alert_table_matches_the_rules_shipped() -> None:
-    yaml = __import__("pytest").importorskip("yaml")
+    yaml = pytest.importorskip("yaml")
     rules = yaml.safe_load(_text("deploy/prometheus/alerts.yml"))
     shipped = {
         rule["alert"]: rule["labels"]["severity"]
