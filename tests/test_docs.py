@@ -151,3 +151,22 @@ def test_the_alert_table_matches_the_rules_shipped() -> None:
     table = _table_after(_text("docs/deployment.md"), "| alert | severity | fires when | look at |")
     documented = {re.findall(r"`(\w+)`", row[0])[0]: row[1] for row in table}
     assert documented == shipped
+
+
+def test_architecture_names_every_module_and_the_readme_paths_exist() -> None:
+    architecture = _text("docs/architecture.md")
+    unnamed = [
+        str(path.relative_to(SRC))
+        for path in sorted(SRC.rglob("*.py"))
+        if path.name != "__init__.py"
+        and f"`{path.name}`" not in architecture
+        and f"{path.name}`" not in architecture
+    ]
+    assert unnamed == [], "modules docs/architecture.md does not describe"
+    rows = _table_after(_text("README.md"), "| path | what |")
+    for row in rows:
+        first, *others = re.findall(r"`([^`]+)`", row[0])
+        base = (ROOT / first).parent if not first.endswith("/") else ROOT
+        assert (ROOT / first).exists(), first
+        for other in others:
+            assert (ROOT / other).exists() or (base / other).exists(), other
