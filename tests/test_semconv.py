@@ -14,6 +14,7 @@ _MODULES = [
     "opentelemetry.semconv.attributes.server_attributes",
     "opentelemetry.semconv.attributes.error_attributes",
     "opentelemetry.semconv.attributes.http_attributes",
+    "opentelemetry.semconv.attributes.exception_attributes",
     "opentelemetry.semconv._incubating.metrics.gen_ai_metrics",
 ]
 

@@ -170,9 +170,9 @@ class GatedException:
 
     def event_attributes(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {
-            "exception.type": self.type,
-            "exception.message": self.message,
-            "exception.stacktrace": self.stacktrace,
+            sc.EXCEPTION_TYPE: self.type,
+            sc.EXCEPTION_MESSAGE: self.message,
+            sc.EXCEPTION_STACKTRACE: self.stacktrace,
         }
         if self.dropped_reason is not None:
             attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = self.dropped_reason

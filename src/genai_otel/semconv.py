@@ -69,6 +69,10 @@ SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+# The exception event's attributes (their text passes the redaction gate: docs/content-capture.md).
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # --- genai-otel's own attributes (no semconv equivalent) ------------------------------------------
 # Why a call ended when it neither completed nor failed: "closed_early", "abandoned", "cancelled",
