@@ -259,7 +259,7 @@ def tool(
     def decorate(target: F) -> F:
         # Decorating never raises either: a partial, a builtin or an odd description costs only metadata.
         tool_name = name or getattr(target, "__name__", None) or type(target).__name__
-        summary = description if isinstance(description, str) else None
+        summary = description if isinstance(description, str) and description else None
         if summary is None:
             try:
                 summary = (inspect.getdoc(target) or "").split("\n", 1)[0] or None
