@@ -99,3 +99,22 @@ def test_never_raises(product, monkeypatch) -> None:
     monkeypatch.setattr("genai_otel.cache._get_telemetry", broken)
     genai_otel.record_cache_lookup(True)
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+def test_an_unusable_cache_name_is_one_short_warning_and_still_counted(product, caplog) -> None:
+    """docs/telemetry.md: an over-long cache name counts as `semantic`, with one warning (not one per check),
+    and the warning does not copy the value into the log; a name whose repr raises is counted too."""
+
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        genai_otel.record_cache_lookup(True, cache="secret-" + "x" * 10_000)
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "not a usable name" in warning and len(warning) < 400
+    _failsafe._warned_settings.clear()
+    genai_otel.record_cache_lookup(True, cache=Hostile())  # type: ignore[arg-type]
+    genai_otel.record_cache_lookup(True, cache="  ")
+    hit = frozenset({(sc.GENAI_OTEL_CACHE_NAME, "semantic"), (sc.GENAI_OTEL_CACHE_RESULT, "hit")})
+    assert _counts(product) == {hit: 3}

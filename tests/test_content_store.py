@@ -95,6 +95,44 @@ def chat(client, **kwargs) -> Any:
     return client.chat.completions.create(model="gpt-test", messages=QUESTION, **kwargs)
 
 
+def test_without_a_store_neither_fsspec_nor_cryptography_is_imported() -> None:
+    """docs/architecture.md: they are imported only when a store is opened, at instrument()."""
+    program = textwrap.dedent(
+        """
+        import sys
+        import genai_otel, genai_otel.content_store
+        from genai_otel.ollama import OllamaInstrumentor
+        from genai_otel.openai import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument(capture_message_content="SPAN_AND_EVENT")
+        OllamaInstrumentor().instrument(capture_message_content="SPAN_ONLY")
+        genai_otel.configure_product(capture_message_content="SPAN_ONLY")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("fsspec", "cryptography", "s3fs")))
+        """
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GENAI_OTEL_CONTENT_STORE")}
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, env=environment
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("timeout", ["5", float("nan"), -1, float("inf"), True, object()])
+def test_flush_with_a_bad_timeout_never_raises_and_still_writes(
+    timeout, instrument_openai, openai_client, store_url, tmp_path, caplog
+):
+    """content_store.flush() is the application's call (docs/content-capture.md): a bad argument is one
+    warning and the stores' own time limit, never an exception in the caller."""
+    _failsafe._warned_settings.clear()
+    instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)
+    chat(openai_client)
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        assert content_store.flush(timeout) is True
+    assert "timeout_seconds" in caplog.text
+    assert stored_objects(tmp_path / "store")
+
+
 # --- what lands where ----------------------------------------------------------------------------------------
 def test_references_replace_content_on_spans_and_resolve_exactly(instrument_openai, openai_client, store_url):
     telemetry = instrument_openai(capture_message_content="SPAN_ONLY", content_store=store_url)

@@ -389,6 +389,21 @@ def test_cli_bad_cases_line_is_named(tmp_path, llm_server) -> None:
     assert done.returncode == 2 and "line 2 is not JSON" in done.stderr
 
 
+def test_cli_cases_that_are_not_utf8_exit_2_without_a_traceback(tmp_path, llm_server) -> None:
+    """docs/quality.md: an unreadable cases file exits 2 with one line naming the argument."""
+    cases = tmp_path / "latin1.jsonl"
+    cases.write_bytes(b'{"input": "caf\xe9"}\n')
+    done = _cli(
+        tmp_path,
+        llm_server,
+        "--cases", str(cases), "--target", "tests.evaluation_app:answer",
+        "--scorer", "tests.evaluation_app:mentions_expected", "--name", "n",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "--cases" in done.stderr and "not UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_cli_progress_bar_on_a_terminal(tmp_path, llm_server, cases_file) -> None:
     import pty
 

@@ -481,6 +481,27 @@ def test_a_saturated_pool_fails_fast_and_recovers(instrument_openai, openai_clie
     assert pool._threads == limit  # served by a returned thread, not a new one
 
 
+def test_an_exception_under_a_saturated_pool_is_recorded_by_its_type(pool) -> None:
+    """docs/content-capture.md, exceptions: a gate that cannot run for want of a thread drops the text too."""
+    from genai_otel import _exceptions
+
+    limit = redaction._MAX_REDACTOR_THREADS
+    redactor = Recorder(hang=limit)
+    policy = RedactionPolicy(custom=redactor, custom_timeout=0.05)
+    try:
+        for _ in range(limit):  # each call overruns its budget and leaves its thread stuck in the redactor
+            with pytest.raises(RedactionFailed):
+                policy.redact("x")
+        assert pool._threads == limit and not pool._idle
+        gated = _exceptions.GatedException(ValueError("jane.roe@example.com was refused"), policy)
+        assert gated.dropped_reason == sc.DROPPED_REDACTION_OVERLOADED
+        assert gated.message == gated.stacktrace == "ValueError"
+        assert gated.event_attributes()[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_overloaded"
+    finally:
+        redactor.release.set()
+    _wait_until(lambda: _all_idle(pool))
+
+
 def test_idle_threads_beyond_the_kept_ones_end(monkeypatch, pool) -> None:
     monkeypatch.setattr(redaction, "_IDLE_SECONDS", 0.01)
     redactor = Recorder(hang=4)

@@ -14,6 +14,7 @@ _MODULES = [
     "opentelemetry.semconv.attributes.server_attributes",
     "opentelemetry.semconv.attributes.error_attributes",
     "opentelemetry.semconv.attributes.http_attributes",
+    "opentelemetry.semconv.attributes.exception_attributes",
     "opentelemetry.semconv._incubating.metrics.gen_ai_metrics",
 ]
 
@@ -120,12 +121,14 @@ NO_UPSTREAM_CONSTANT = frozenset(
         "UNIT_TOKENS",
         "UNIT_REQUESTS",
         "UNIT_CLAIMS",
+        "UNIT_CALLS",
         "UNIT_USD",
         "UNIT_LOOKUPS",
         "UNIT_RESULTS",
         "UNIT_SCORE",
         # the installed package has no events module
         "EVENT_EVALUATION_RESULT",
+        "EVENT_INFERENCE_OPERATION_DETAILS",
         "UNIT_DOCUMENTS",
         # the product attributes, under the application's own configurable prefix
         "PRODUCT_PREFIX_DEFAULT",

@@ -60,6 +60,29 @@ def test_decorated_tool_span(product) -> None:
     assert dict(point.attributes) == {sc.GEN_AI_TOOL_NAME: "track_parcel", sc.GENAI_OTEL_TOOL_STATUS: "ok"}
 
 
+def test_decorating_never_raises_a_partial_a_builtin_or_an_odd_description(product) -> None:
+    """Nothing here raises into the application (docs/product-attributes.md), decorating included."""
+    import functools
+
+    class Ambiguous:  # like a numpy array: its truth value raises
+        def __bool__(self) -> bool:
+            raise ValueError("ambiguous")
+
+    def add(a: int, b: int) -> int:
+        """Adds."""
+        return a + b
+
+    partial_tool = genai_otel.tool(functools.partial(add, b=1))
+    builtin_tool = genai_otel.tool(len)
+    described = genai_otel.tool(description=Ambiguous())(add)  # type: ignore[arg-type]
+    empty = genai_otel.tool(description="")(add)  # an empty description falls back to the docstring
+    assert partial_tool(1) == 2 and builtin_tool([1, 2]) == 2 and described(2, 3) == 5 and empty(1, 1) == 2
+    spans = product.spans()
+    assert [s.name for s in spans] == ["execute_tool partial", "execute_tool len"] + ["execute_tool add"] * 2
+    assert spans[2].attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Adds."
+    assert spans[3].attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Adds."
+
+
 def test_context_manager_tool_with_capture_and_redaction(product) -> None:
     _configure(product, capture_message_content="SPAN_ONLY")
     with genai_otel.tool_call(

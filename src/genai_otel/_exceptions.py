@@ -161,7 +161,7 @@ class GatedException:
         except RedactionFailed as failure:
             self._drop(failure.reason)
         except Exception:  # the gate promises RedactionFailed only; anything else fails closed too
-            self._drop("redaction_failed")
+            self._drop(sc.DROPPED_REDACTION_FAILED)
 
     def _drop(self, reason: str) -> None:
         self.message = self.stacktrace = self.type
@@ -170,9 +170,9 @@ class GatedException:
 
     def event_attributes(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {
-            "exception.type": self.type,
-            "exception.message": self.message,
-            "exception.stacktrace": self.stacktrace,
+            sc.EXCEPTION_TYPE: self.type,
+            sc.EXCEPTION_MESSAGE: self.message,
+            sc.EXCEPTION_STACKTRACE: self.stacktrace,
         }
         if self.dropped_reason is not None:
             attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = self.dropped_reason
@@ -187,7 +187,7 @@ def gated_error_code(code: str, policy: RedactionPolicy) -> str:
     except RedactionFailed as failure:
         _warn_dropped(failure.reason)
     except Exception:
-        _warn_dropped("redaction_failed")
+        _warn_dropped(sc.DROPPED_REDACTION_FAILED)
     return sc.ERROR_TYPE_OTHER
 
 

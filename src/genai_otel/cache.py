@@ -18,8 +18,10 @@ from typing import Any
 from opentelemetry import trace
 
 from genai_otel import semconv as sc
+from genai_otel._encoding import encodable_text
 from genai_otel._failsafe import report_internal_error, warn_setting_once
-from genai_otel.product import KNOWN_ATTRIBUTES, _get_telemetry, _valid_value, current_scope
+from genai_otel.config import shown
+from genai_otel.product import KNOWN_ATTRIBUTES, MAX_VALUE_LENGTH_ENV, _get_telemetry, current_scope
 
 
 def record_cache_lookup(hit: bool, *, cache: str = "semantic") -> None:
@@ -41,11 +43,14 @@ def _record(hit: Any, cache: Any) -> None:
             f"{'a hit' if hit else 'a miss'} by its truth value",
         )
         hit = bool(hit)
-    name = _valid_value(sc.GENAI_OTEL_CACHE_NAME, cache, telemetry) if isinstance(cache, str) else None
-    if not name:
+    limit = telemetry.settings.max_value_length
+    if isinstance(cache, str) and cache.strip() and len(cache) <= limit:
+        name = encodable_text(cache)
+    else:  # one warning, showing a long or non-text value by its type or a short excerpt only
         warn_setting_once(
             "record_cache_lookup:cache",
-            f"record_cache_lookup: cache={cache!r} is not a usable name; counted as cache='semantic'",
+            f"record_cache_lookup: cache={shown(cache)} is not a usable name (a non-empty text of at most "
+            f"{limit} characters, {MAX_VALUE_LENGTH_ENV}); counted as cache='semantic'",
         )
         name = "semantic"
     attributes = {

@@ -29,7 +29,7 @@ from genai_otel.redaction import RedactionFailed, RedactionPolicy
 Message = dict[str, Any]
 Part = dict[str, Any]
 
-EVENT_NAME = "gen_ai.client.inference.operation.details"
+EVENT_NAME = sc.EVENT_INFERENCE_OPERATION_DETAILS
 _SYSTEM_ROLES = ("system", "developer")
 
 
@@ -428,7 +428,8 @@ class ContentRecorder:
         try:
             structured = self._redacted(content, output_messages)
         except RedactionFailed as failure:
-            if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+            # A bad setting is already named in its warning.
+            if failure.reason != sc.DROPPED_REDACTION_MISCONFIGURED:
                 report_internal_error(f"redaction ({failure.reason}); content dropped")
             status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
             status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = failure.reason

@@ -208,7 +208,7 @@ class _Telemetry:
         )
         self.stalled_loops = meter.create_counter(
             sc.METRIC_TOOL_STALLED_LOOPS,
-            unit="{call}",
+            unit=sc.UNIT_CALLS,
             description="Tool calls repeating an earlier call's tool and arguments with no progress in between.",
         )
         self.cache_lookups = meter.create_counter(

@@ -328,7 +328,7 @@ class Call:
                     except Exception:  # fail closed: no content rather than unredacted content
                         report_internal_error("recording message content")
                         attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
-                        attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
+                        attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = sc.DROPPED_INTERNAL_ERROR
                         record = {} if record is not None else None
             if record is not None:
                 self._emit_record(attributes, record, end_perf_ns, error_type)

@@ -745,7 +745,7 @@ class RedactionPolicy:
         """``text`` through the built-in detectors and the user's patterns, in the calling thread (the
         custom redactor excepted). Raises RedactionFailed, never anything else."""
         if self.broken is not None:
-            raise RedactionFailed("redaction_misconfigured")
+            raise RedactionFailed(sc.DROPPED_REDACTION_MISCONFIGURED)
         try:
             lowered = text.lower()
             for detector in self._text_detectors:
@@ -757,7 +757,7 @@ class RedactionPolicy:
             for detector in self._patterns:
                 text = detector.apply(text)
         except Exception as exc:
-            raise RedactionFailed("redaction_failed") from exc
+            raise RedactionFailed(sc.DROPPED_REDACTION_FAILED) from exc
         return text
 
     def redact_number(self, value: int | float, context: str = "") -> int | float | str:
@@ -768,7 +768,7 @@ class RedactionPolicy:
 
         Only the built-ins and patterns see numbers; a custom redactor is given text."""
         if self.broken is not None:
-            raise RedactionFailed("redaction_misconfigured")
+            raise RedactionFailed(sc.DROPPED_REDACTION_MISCONFIGURED)
         try:
             # int() also for integral floats: a card number stored as a float is still a card number.
             integral = not isinstance(value, float) or value.is_integer()
@@ -786,7 +786,7 @@ class RedactionPolicy:
             for detector in self._patterns:
                 text = detector.apply(text)
         except Exception as exc:
-            raise RedactionFailed("redaction_failed") from exc
+            raise RedactionFailed(sc.DROPPED_REDACTION_FAILED) from exc
         return value if text == digits else text
 
     def _numbers(self, match: re.Match[str]) -> str:

@@ -69,6 +69,10 @@ SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+# The exception event's attributes (their text passes the redaction gate: docs/content-capture.md).
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # --- genai-otel's own attributes (no semconv equivalent) ------------------------------------------
 # Why a call ended when it neither completed nor failed: "closed_early", "abandoned", "cancelled",
@@ -242,6 +246,7 @@ CACHE_RESULT_MISS: Final = "miss"
 UNIT_LOOKUPS: Final = "{lookup}"
 UNIT_REQUESTS: Final = "{request}"
 UNIT_CLAIMS: Final = "{claim}"
+UNIT_CALLS: Final = "{call}"
 UNIT_USD: Final = "{USD}"
 
 # --- server-side timings a model server reports in its response (Ollama does) ----------------------
@@ -298,6 +303,10 @@ OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN: Final = "ollama.response.time_to_first_toke
 OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN: Final = "ollama.response.time_per_output_token"
 # Images attached to the request (counted, never recorded); not Ollama-specific, hence genai_otel.*.
 GENAI_OTEL_REQUEST_IMAGES_COUNT: Final = "genai_otel.request.images.count"
+
+# --- events ------------------------------------------------------------------------------------------
+# One per call with content in an event mode, or with call records on (docs/telemetry.md#call-records).
+EVENT_INFERENCE_OPERATION_DETAILS: Final = "gen_ai.client.inference.operation.details"
 
 # --- evaluation results (semconv event gen_ai.evaluation.result; metrics are genai-otel's own) -------
 EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"

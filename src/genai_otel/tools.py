@@ -85,7 +85,8 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span
         # One gate for the tool call: arguments and result share one budget of the custom redactor.
         cleaned = recorder.redacted(raw)
     except RedactionFailed as failure:
-        if failure.reason != "redaction_misconfigured":  # a bad setting, already named in its warning
+        # A bad setting is already named in its warning.
+        if failure.reason != sc.DROPPED_REDACTION_MISCONFIGURED:
             report_internal_error(f"redaction ({failure.reason}); tool content dropped")
         return {
             **status,
@@ -256,11 +257,22 @@ def tool(
     is the result. The description defaults to the first line of the docstring."""
 
     def decorate(target: F) -> F:
-        tool_name = name or target.__name__
-        summary = description or (inspect.getdoc(target) or "").split("\n", 1)[0] or None
-        signature = inspect.signature(target)
+        # Decorating never raises either: a partial, a builtin or an odd description costs only metadata.
+        tool_name = name or getattr(target, "__name__", None) or type(target).__name__
+        summary = description if isinstance(description, str) and description else None
+        if summary is None:
+            try:
+                summary = (inspect.getdoc(target) or "").split("\n", 1)[0] or None
+            except Exception:
+                summary = None
+        try:
+            signature: inspect.Signature | None = inspect.signature(target)
+        except (TypeError, ValueError):  # builtins without a signature: the arguments are not recorded
+            signature = None
 
         def bound(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+            if signature is None:
+                return None
             try:
                 arguments = signature.bind_partial(*args, **kwargs).arguments
                 return {k: v for k, v in arguments.items() if k not in ("self", "cls")}

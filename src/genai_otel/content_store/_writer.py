@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import math
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from collections.abc import Callable
 
 from opentelemetry import context as otel_context
 
+from genai_otel._failsafe import warn_setting_once
 from genai_otel.redaction import scrub_secrets
 
 logger = logging.getLogger("genai_otel")
@@ -160,6 +162,14 @@ def flush_all(timeout: float | None = None) -> bool:
     """Wait for what every content store has queued, within the longest of their flush time limits
     (or ``timeout`` seconds); True if everything was written (or failed), False if some is still pending."""
     writers = list(_writers)
+    if timeout is not None and not _usable_timeout(timeout):
+        # The application's call: a bad argument must not raise into it (nor wait forever).
+        warn_setting_once(
+            "content_store.flush(timeout_seconds=...)",
+            f"content_store.flush(): timeout_seconds (a {type(timeout).__name__}) is not a finite number of "
+            "seconds, 0 or more; using the stores' flush time limits",
+        )
+        timeout = None
     if timeout is None:
         timeout = max((writer.flush_timeout for writer in writers), default=0.0)
     deadline = time.monotonic() + timeout  # one limit for all: stores flush side by side in effect
@@ -168,6 +178,15 @@ def flush_all(timeout: float | None = None) -> bool:
         with contextlib.suppress(Exception):
             done = writer.flush(max(deadline - time.monotonic(), 0.0)) and done
     return done
+
+
+def _usable_timeout(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= threading.TIMEOUT_MAX
+    )
 
 
 def _flush_all_at_exit() -> None:

@@ -108,6 +108,8 @@ def load_cases(path: str) -> list[Any]:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise _Unusable(f"--cases {path!r} cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _Unusable(f"--cases {path!r} is not UTF-8 text (byte {exc.start})") from exc
     cases = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -290,7 +290,7 @@ def _explanation(telemetry: _Telemetry, explanation: str) -> dict[str, Any]:
     except Exception:  # fail closed: no explanation rather than an unredacted one
         report_internal_error("redacting an evaluation explanation")
         status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
-        status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = "internal_error"
+        status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = sc.DROPPED_INTERNAL_ERROR
         return status
     status[sc.GENAI_OTEL_CONTENT_CAPTURED] = True
     status[sc.GEN_AI_EVALUATION_EXPLANATION] = cleaned
