@@ -306,6 +306,7 @@ def check_laws(world: World, caplog: Any) -> None:
         for value in PLANTED:
             assert value not in text, (value, path)
     for record in caplog.records:
+        assert record.exc_info is None, record.getMessage()  # a chained exception can quote content
         logged = record.getMessage() + (record.exc_text or "")
         for value in PLANTED:
             assert value not in logged, (value, logged)
@@ -437,3 +438,129 @@ def test_sampled_out_calls_claim_and_wait_only_for_what_is_exported(
         assert llm_budgets == 2
         assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
         assert sc.GEN_AI_INPUT_MESSAGES_REF in attributes
+
+
+CALLS = int(__import__("os").environ.get("FI_CALLS", "2000"))
+
+
+# --- 2,000 mixed calls with everything on: no thread, fd or memory growth ---------------------------------
+def _mixed_workload(server: Any, clients: tuple[Any, Any], calls: int) -> None:
+    openai_client, ollama_client = clients
+    for index in range(calls):
+        kind, ending = index % 2, (index // 2) % 6
+        try:
+            with genai_otel.product_context(name="answer", template_id="t-1"):
+                lookup(CARD_NUMBER + 1, NAME)
+                if kind == 0:
+                    kwargs = _openai_kwargs(
+                        ("completed", "status-400", "stream-error")[ending % 3], ending >= 2
+                    )
+                    result = openai_client.chat.completions.create(**kwargs)
+                else:
+                    model = _ollama_model(("completed", "status-500", "stream-error")[ending % 3])
+                    result = ollama_client.chat(model=model, messages=OLLAMA_MESSAGES, stream=ending >= 2)
+                if ending >= 2:
+                    iterator = iter(result)
+                    next(iterator)
+                    if ending == 3:
+                        result.close()
+                    elif ending == 4:
+                        for _ in iterator:
+                            pass
+                    elif kind == 0:  # the connection back, as in test_leaks; the span is left to the GC
+                        result.response.close()
+                    del iterator  # ending 5 (and 2): abandoned to the garbage collector
+                del result
+                genai_otel.record_evaluation("groundedness", score=1.0, explanation=f"{NAME} {EMAIL}")
+        except (openai.APIError, ollama.ResponseError):
+            pass
+
+
+@pytest.mark.slow
+def test_two_thousand_mixed_calls_leak_no_thread_fd_or_memory(llm_server, tmp_path, quiet_warnings):
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from genai_otel.operation import Operation
+    from genai_otel.recording import Call
+    from genai_otel.streaming import TracedIterator
+    from tests.conftest import EndCounter
+    from tests.helpers import CountingExporter, growth_in_our_code, live_objects, open_fds
+
+    class Kept:  # the providers World needs, exporting by counting (nothing kept by the test itself)
+        def __init__(self) -> None:
+            self.exporter = CountingExporter()
+            self.end_counter = EndCounter()
+            self.tracer_provider = TracerProvider()
+            self.tracer_provider.add_span_processor(self.end_counter)
+            self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+            self.reader = InMemoryMetricReader()
+            self.meter_provider = MeterProvider(metric_readers=[self.reader])
+            self.logger_provider = LoggerProvider()
+
+        def providers(self) -> dict[str, Any]:
+            return {
+                "tracer_provider": self.tracer_provider,
+                "meter_provider": self.meter_provider,
+                "logger_provider": self.logger_provider,
+            }
+
+    REDACTOR.mode = "ok"
+    telemetry = Kept()
+    world = World(telemetry, tmp_path, "SPAN_AND_EVENT", 1000)
+    llm_server.keep_requests(False)
+    openai_client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test", max_retries=0)
+    ollama_client = ollama.Client(host=llm_server.base_url, headers=ERROR_HEADERS)
+    clients = (openai_client, ollama_client)
+    try:
+        _mixed_workload(llm_server, clients, 100)  # warm pools, caches and lazy imports
+        gc.collect()
+        threads_before, fds_before = threading.active_count(), open_fds()
+        grown, largest = growth_in_our_code(lambda: _mixed_workload(llm_server, clients, CALLS))
+        gc.collect()
+        assert live_objects(Call, Operation, TracedIterator) == 0
+        assert open_fds() <= fds_before + 4
+        assert threading.active_count() <= threads_before + 2
+        assert grown < 64 * 1024, largest
+    finally:
+        llm_server.keep_requests(True)
+        openai_client.close()
+        ollama_client._client.close()
+        world.close()
+    assert all(count == 1 for count in telemetry.end_counter.ends.values())
+    active = [
+        p
+        for m in (telemetry.reader.get_metrics_data().resource_metrics)
+        for s in m.scope_metrics
+        for metric in s.metrics
+        if metric.name == sc.METRIC_CLIENT_ACTIVE_REQUESTS
+        for p in metric.data.data_points
+    ]
+    assert sum(point.value for point in active) == 0
+
+
+def test_a_store_that_keeps_failing_logs_no_exception_chain(
+    llm_server, tmp_path, quiet_warnings, monkeypatch
+):
+    """Every failed write after the first is logged at DEBUG, by type, like every error of ours."""
+    from genai_otel.content_store import _writer
+    from tests.conftest import Telemetry
+
+    monkeypatch.setattr(_writer, "_BACKOFF_FIRST", 0.0)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    REDACTOR.mode = "ok"
+    world = World(Telemetry(), blocker / "store", "SPAN_ONLY", 1000)
+    world.store = tmp_path
+    try:
+        for _ in range(3):
+            assert call(llm_server, "openai", True, False, "completed") == "ChatCompletion"
+            genai_otel.content_store.flush(5)
+    finally:
+        world.close()
+    failures = [r for r in quiet_warnings.records if "content store" in r.getMessage()]
+    assert len(failures) >= 2 and any(r.levelno == logging.DEBUG for r in failures), failures
+    check_laws(world, quiet_warnings)
