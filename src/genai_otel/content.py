@@ -386,6 +386,7 @@ class ContentRecorder:
     ) -> None:
         self.settings = settings
         self.capturing = settings.mode is not CaptureMode.NO_CONTENT
+        self.on_events = settings.mode.on_events
         self._emit_event = emit_event if settings.mode.on_events else None
         self.policy = settings.policy or RedactionPolicy()
         self._redactor_follows = self.policy.has_redactor

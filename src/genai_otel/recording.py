@@ -318,10 +318,13 @@ class Call:
                 if isinstance(status_code, int) and 100 <= status_code <= 599:
                     attributes[sc.HTTP_RESPONSE_STATUS_CODE] = status_code
             record = {} if recorder.call_records else None
-            if op.content is not None:
+            # Content and preview are redacted (a redactor budget each) only for something that exports
+            # them: a sampled-out span in SPAN_ONLY mode has nowhere to put content, and a call record
+            # must not claim content.captured for content that went nowhere.
+            if op.content is not None and (recording or record is not None or recorder.content.on_events):
                 if recorder.preview_chars:
                     self._add_preview(attributes, outcome, error_type)
-                if recorder.content.capturing:
+                if recorder.content.capturing and (recording or recorder.content.on_events):
                     try:
                         output = self._output_messages(outcome, error_type)
                         attributes.update(self._content_attributes(attributes, output, record))

@@ -214,7 +214,7 @@ def _end(
         }
         if error is not None:
             labels[sc.ERROR_TYPE] = error_type(error)
-        if span is not None:
+        if span is not None and span.is_recording():  # a sampled-out span: no redactor budget for nobody
             span.set_attributes(
                 encodable_attributes(_content_attributes(telemetry, arguments, handle.result, span))
             )

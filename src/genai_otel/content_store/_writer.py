@@ -130,7 +130,8 @@ class Writer:
                     scrub_secrets(str(exc))[:200],
                 )
             else:
-                logger.debug("genai-otel: content store %s write failed", self._name, exc_info=True)
+                # Never exc_info: like every error genai-otel logs, frames and types only (see _failsafe).
+                logger.debug("genai-otel: content store %s write failed (%s)", self._name, type(exc).__name__)
         except Exception:
             pass
 
