@@ -951,3 +951,18 @@ def test_inline_content_survives_a_drop(instrument_openai, openai_client, store_
     assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
     assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
     assert sc.GEN_AI_INPUT_MESSAGES_REF not in attributes
+
+
+def test_shared_stores_do_not_keep_every_meter_provider_alive(store_url) -> None:
+    """Instrumenting again and again with new meter providers leaves a bounded number of shared stores."""
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from genai_otel.content_store import _store
+    from genai_otel.content_store._settings import StoreSettings
+
+    settings = StoreSettings(url=store_url)
+    for _ in range(3 * _store._MAX_SHARED_STORES):
+        assert _store.open_store(settings, MeterProvider()) is not None
+    assert len(_store._stores) <= _store._MAX_SHARED_STORES
+    provider = MeterProvider()
+    assert _store.open_store(settings, provider) is _store.open_store(settings, provider)

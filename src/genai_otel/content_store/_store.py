@@ -169,6 +169,9 @@ class ContentStore:
 
 _stores: dict[tuple[StoreSettings, Any], ContentStore] = {}
 _stores_lock = threading.Lock()
+# Bounded, so that an application instrumenting again and again with new meter providers (tests do) does
+# not keep every provider alive; a store dropped from here lives on with the recorders that hold it.
+_MAX_SHARED_STORES = 16
 
 
 def open_store(settings: StoreSettings | None, meter_provider: Any = None) -> ContentStore | None:
@@ -186,6 +189,8 @@ def open_store(settings: StoreSettings | None, meter_provider: Any = None) -> Co
             store = _open(settings, meter_provider)
             if store is not None:
                 _stores[key] = store
+                while len(_stores) > _MAX_SHARED_STORES:
+                    del _stores[next(iter(_stores))]
         return store
 
 
