@@ -23,7 +23,7 @@ from typing import Any
 
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
-from genai_otel.content_store import StoreSettings, open_store, raw_content
+from genai_otel.content_store import StoreSettings, open_store
 from genai_otel.redaction import RedactionFailed, RedactionPolicy
 
 Message = dict[str, Any]
@@ -375,6 +375,21 @@ class ContentSettings:
     store: StoreSettings | None = None
 
 
+def _content_by_attribute(content: Content, output_messages: list[Message] | None) -> dict[str, Any]:
+    """A call's content, unredacted, by the attribute it goes to (what raw storage keeps, encrypted)."""
+    request = content.request
+    raw: dict[str, Any] = {}
+    if request.input_messages:
+        raw[sc.GEN_AI_INPUT_MESSAGES] = request.input_messages
+    if request.system_instructions:
+        raw[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = request.system_instructions
+    if request.tool_definitions:
+        raw[sc.GEN_AI_TOOL_DEFINITIONS] = request.tool_definitions
+    if output_messages:
+        raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
+    return raw
+
+
 class ContentRecorder:
     """Turns a call's Content into redacted span attributes and the details event; fails closed."""
 
@@ -440,7 +455,7 @@ class ContentRecorder:
             structured, stored = self.store.divert(
                 structured,
                 span_context,
-                lambda: raw_content(content, output_messages),
+                lambda: _content_by_attribute(content, output_messages),
                 self._emit_event is not None,
                 self.policy,
             )
@@ -478,17 +493,7 @@ class ContentRecorder:
         return self.policy.redact("\n".join(texts))[:chars]
 
     def _redacted(self, content: Content, output_messages: list[Message] | None) -> dict[str, Any]:
-        request = content.request
-        raw: dict[str, Any] = {}
-        if request.input_messages:
-            raw[sc.GEN_AI_INPUT_MESSAGES] = request.input_messages
-        if request.system_instructions:
-            raw[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = request.system_instructions
-        if request.tool_definitions:
-            raw[sc.GEN_AI_TOOL_DEFINITIONS] = request.tool_definitions
-        if output_messages:
-            raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
-        return self.redacted(raw)
+        return self.redacted(_content_by_attribute(content, output_messages))
 
     def redacted(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """``raw`` (values by attribute name) through the gate: every string, keys included, through the

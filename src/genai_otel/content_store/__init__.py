@@ -12,7 +12,7 @@ Importing this package imports neither fsspec nor cryptography; :func:`open_stor
 from __future__ import annotations
 
 from genai_otel.content_store._settings import StoreSettings
-from genai_otel.content_store._store import ContentStore, open_store, raw_content
+from genai_otel.content_store._store import ContentStore, open_store
 from genai_otel.content_store._writer import flush_all as flush
 
-__all__ = ["ContentStore", "StoreSettings", "flush", "open_store", "raw_content"]
+__all__ = ["ContentStore", "StoreSettings", "flush", "open_store"]

@@ -34,21 +34,6 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, default=str)
 
 
-def raw_content(content: Any, output_messages: Any) -> dict[str, Any]:
-    """A call's content as the application sent and received it (for raw storage, encrypted only)."""
-    request = content.request
-    raw: dict[str, Any] = {}
-    if request.input_messages:
-        raw[sc.GEN_AI_INPUT_MESSAGES] = request.input_messages
-    if request.system_instructions:
-        raw[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = request.system_instructions
-    if request.tool_definitions:
-        raw[sc.GEN_AI_TOOL_DEFINITIONS] = request.tool_definitions
-    if output_messages:
-        raw[sc.GEN_AI_OUTPUT_MESSAGES] = output_messages
-    return raw
-
-
 def encode_document(document: Any) -> bytes:
     try:
         return _ENCODER.encode(document).encode("utf-8")
