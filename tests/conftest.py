@@ -161,6 +161,32 @@ def instrument_openai(telemetry: Telemetry) -> Iterator[Any]:
 
 
 @pytest.fixture
+def instrument_both(telemetry: Telemetry) -> Iterator[Any]:
+    """Both instrumentors and the product API with the same settings, on the test's providers."""
+    from genai_otel.ollama import OllamaInstrumentor
+    from genai_otel.openai import OpenAIInstrumentor
+    from genai_otel.product import configure_product
+
+    instrumentors = [OpenAIInstrumentor(), OllamaInstrumentor()]
+
+    def instrument(**kwargs: Any) -> Any:
+        for instrumentor in instrumentors:
+            instrumentor.instrument(**telemetry.providers(), **kwargs)
+        configure_product(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
+        )
+        return telemetry
+
+    try:
+        yield instrument
+    finally:
+        for instrumentor in instrumentors:
+            instrumentor.uninstrument()
+        configure_product()
+        telemetry.assert_each_span_ended_once()
+
+
+@pytest.fixture
 def openai_client(llm_server: FakeLLMServer) -> Any:
     import openai
 

@@ -24,7 +24,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 import genai_otel
 from genai_otel import semconv as sc
 from genai_otel._encoding import encodable_attributes, encodable_text, encodable_value
-from genai_otel.product import configure_product
 
 openai = pytest.importorskip("openai")
 ollama = pytest.importorskip("ollama")
@@ -102,30 +101,6 @@ def receiver() -> Iterator[_Receiver]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def instrument_both(telemetry) -> Iterator[Any]:
-    from genai_otel.ollama import OllamaInstrumentor
-    from genai_otel.openai import OpenAIInstrumentor
-
-    instrumentors = [OpenAIInstrumentor(), OllamaInstrumentor()]
-
-    def instrument(**kwargs: Any) -> Any:
-        for instrumentor in instrumentors:
-            instrumentor.instrument(**telemetry.providers(), **kwargs)
-        configure_product(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
-        )
-        return telemetry
-
-    try:
-        yield instrument
-    finally:
-        for instrumentor in instrumentors:
-            instrumentor.uninstrument()
-        configure_product()
-        telemetry.assert_each_span_ended_once()
 
 
 def _surrogate_headers(model: str, answer: str) -> dict[str, str]:

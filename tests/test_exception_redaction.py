@@ -22,7 +22,6 @@ from opentelemetry.trace import StatusCode
 import genai_otel
 from genai_otel import _exceptions, _failsafe
 from genai_otel import semconv as sc
-from genai_otel.product import configure_product
 
 openai = pytest.importorskip("openai")
 ollama = pytest.importorskip("ollama")
@@ -84,30 +83,6 @@ def log_records() -> Iterator[RecordCollector]:
     finally:
         logger.removeHandler(collector)
         logger.setLevel(level)
-
-
-@pytest.fixture
-def instrument_both(telemetry) -> Iterator[Any]:
-    from genai_otel.ollama import OllamaInstrumentor
-    from genai_otel.openai import OpenAIInstrumentor
-
-    instrumentors = [OpenAIInstrumentor(), OllamaInstrumentor()]
-
-    def instrument(**kwargs: Any) -> Any:
-        for instrumentor in instrumentors:
-            instrumentor.instrument(**telemetry.providers(), **kwargs)
-        configure_product(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
-        )
-        return telemetry
-
-    try:
-        yield instrument
-    finally:
-        for instrumentor in instrumentors:
-            instrumentor.uninstrument()
-        configure_product()
-        telemetry.assert_each_span_ended_once()
 
 
 def _assert_nothing_planted(telemetry, log_records: RecordCollector) -> None:
