@@ -81,6 +81,11 @@ def claim_gate(template: str, answer: str, evidence: dict[str, Any]) -> Verdict:
 
 
 def handle(llm: Any, parcel_id: str, template: str) -> Verdict:
+    return answer_question(llm, parcel_id, template)[0]
+
+
+def answer_question(llm: Any, parcel_id: str, template: str) -> tuple[Verdict, str, dict[str, Any]]:
+    """One request: the verdict of the claim gate, the drafted answer and the evidence it was checked on."""
     with genai_otel.product_context(
         "answer delivery question",
         template_id=template,
@@ -95,7 +100,7 @@ def handle(llm: Any, parcel_id: str, template: str) -> Verdict:
             first_failed_stage=verdict.first_failed_stage,
             unsafe_claim_served=verdict.unsafe_claim_served,
         )
-        return verdict
+        return verdict, answer, evidence
 
 
 def metric_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:

@@ -24,15 +24,11 @@ from typing import Any
 
 import openai
 
-import genai_otel
 from delivery_incident import (
-    EVIDENCE_VERSION,
     REGRESSED,
     STRICT,
     TRACKING,
-    ask_model,
-    claim_gate,
-    fetch_tracking,
+    answer_question,
 )
 from genai_otel.evaluation import Score
 from genai_otel.testing.fake_server import FakeLLMServer
@@ -45,20 +41,7 @@ SERVER_ENV = "QUALITY_GATE_OPENAI_BASE_URL"
 def _answer(parcel_id: str, template: str) -> str:
     client = openai.OpenAI(base_url=os.environ[SERVER_ENV], api_key="no-key-needed", max_retries=0)
     try:
-        with genai_otel.product_context(
-            "answer delivery question",
-            template_id=template,
-            evidence_version=EVIDENCE_VERSION,
-            conversation_id=parcel_id,
-        ):
-            evidence = fetch_tracking(parcel_id)
-            drafted = ask_model(client, f"When will parcel {parcel_id} arrive?", evidence)
-            verdict = claim_gate(template, drafted, evidence)
-            genai_otel.record_outcome(
-                route=verdict.route,
-                first_failed_stage=verdict.first_failed_stage,
-                unsafe_claim_served=verdict.unsafe_claim_served,
-            )
+        verdict, drafted, evidence = answer_question(client, parcel_id, template)
     finally:
         client.close()
     if verdict.route == "abstain":
