@@ -373,3 +373,13 @@ def test_a_call_without_a_trace_still_gives_its_model_and_the_event_the_current_
     (event,) = _events(evaluations)
     assert event.span_id == span.get_span_context().span_id
     assert event.attributes[sc.GEN_AI_REQUEST_MODEL] == "m-1"
+
+
+def test_a_rejected_name_is_not_copied_into_the_log(evaluations, caplog) -> None:
+    """Text given as a name by mistake (an explanation, say) must not reach a log record."""
+    name = "The answer quoted jane.roe@example.org " * 20
+    with caplog.at_level(logging.DEBUG, logger="genai_otel"):
+        genai_otel.record_evaluation(name, score=0.5)
+    assert _events(evaluations) == []
+    assert caplog.records
+    assert all("jane.roe" not in r.getMessage() for r in caplog.records)

@@ -158,6 +158,11 @@ def as_number(value: Any) -> float | None:
         return None
 
 
+def _shape(value: Any) -> str:
+    """What a rejected value is, without its text: its type, and its length for strings."""
+    return f"a str of {len(value)} characters" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
 def _text(value: Any, limit: int) -> str | None:
     return value if isinstance(value, str) and value.strip() and len(value) <= limit else None
 
@@ -202,7 +207,8 @@ def _record(
     telemetry = instruments.telemetry
     limit = telemetry.settings.max_value_length
     if _text(name, limit) is None:
-        _drop("name", f"name must be a non-empty string of at most {limit} characters, not {name!r:.80}")
+        # The bad value itself is not logged: it may be text that was meant for the (opt-in) explanation.
+        _drop("name", f"name must be a non-empty string of at most {limit} characters, not {_shape(name)}")
         return False
     value: float | None = None
     if score is not None:
