@@ -10,13 +10,19 @@ from collections.abc import Mapping
 from typing import Any
 
 
+# Each reader tests the exact type first: that is what nearly every value has, and one identity test is
+# cheaper than the isinstance pair (these run several times per call).
 def number(value: Any) -> float | None:
+    if type(value) is float:
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
 
 def integer(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return None
@@ -24,6 +30,8 @@ def integer(value: Any) -> int | None:
 
 def text(value: Any) -> str | None:
     """A non-empty string, else None."""
+    if type(value) is str:
+        return value or None
     return value if isinstance(value, str) and value else None
 
 

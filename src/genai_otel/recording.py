@@ -28,7 +28,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from genai_otel import semconv as sc
-from genai_otel._encoding import encodable_attributes, encodable_text
+from genai_otel._encoding import encodable_attributes, encodable_text, encodable_value
 from genai_otel._exceptions import error_type as _error_type
 from genai_otel._exceptions import gated_error_code, record_exception
 from genai_otel._failsafe import report_internal_error
@@ -167,15 +167,16 @@ class Recorder:
         start_wall = _wall_ns()
         start_perf = _perf_ns()
         name = encodable_text(f"{op.name} {op.request_model}") if op.request_model else op.name
-        attributes = request_attributes(op)
+        common = _common_attributes(op)
+        attributes = _request_attributes(op, common)
         product = product_span_attributes()
         if product:
             attributes.update(product)
-        encodable_attributes(attributes)
+            encodable_attributes(attributes)  # baggage values were never checked
         span = self.tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_wall
         )
-        call = Call(self, op, span, start_perf, start_wall)
+        call = Call(self, op, span, start_perf, start_wall, common)
         if op.stream and self.time_per_output_chunk_enabled:
             # Gaps between output chunks are buffered and recorded when the stream ends, so a chunk
             # costs an append; streams longer than a few thousand chunks flush as they go.
@@ -204,6 +205,7 @@ class Call:
         "active",
         "chunk_count",
         "chunk_gaps",
+        "common",
         "first_chunk_ns",
         "last_chunk_ns",
         "op",
@@ -214,9 +216,17 @@ class Call:
     )
 
     def __init__(
-        self, recorder: Recorder, op: Operation, span: Any, start_ns: int, start_wall_ns: int
+        self,
+        recorder: Recorder,
+        op: Operation,
+        span: Any,
+        start_ns: int,
+        start_wall_ns: int,
+        common: dict[str, Any] | None = None,
     ) -> None:
         self._recorder = recorder
+        # The request attributes shared with metric points, encodable (see _common_attributes).
+        self.common = _common_attributes(op) if common is None else common
         self._ended = False
         self.op = op
         self.span = span
@@ -245,7 +255,7 @@ class Call:
         if gaps:
             self.chunk_gaps = array("q")
             try:
-                self._record_gaps(gaps, _metric_attributes(self.op))
+                self._record_gaps(gaps, _metric_attributes(self.op, self.common))
             except Exception:
                 report_internal_error("recording chunk gaps")
 
@@ -423,7 +433,7 @@ class Call:
     def _record_metrics(self, end_perf_ns: int, error_type: str | None, outcome: str | None) -> None:
         recorder = self._recorder
         op = self.op
-        attributes = _metric_attributes(op)
+        attributes = _metric_attributes(op, self.common)
         if outcome is None:
             if error_type is not None:
                 duration_attributes = dict(attributes)
@@ -477,16 +487,35 @@ def _add_throughput(attributes: dict[str, Any], output_tokens: int, first_ns: in
 
 
 # --- attribute building -----------------------------------------------------------------------------
-def request_attributes(op: Operation) -> dict[str, Any]:
-    # Written out rather than looped over: this runs on every call, and a loop over (key, value) pairs
-    # would build them all each time.
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: op.name, sc.GEN_AI_PROVIDER_NAME: op.provider}
-    if op.request_model is not None:
-        attributes[sc.GEN_AI_REQUEST_MODEL] = op.request_model
-    if op.server_address is not None:
-        attributes[sc.SERVER_ADDRESS] = op.server_address
+# Written out rather than looped over: this runs on every call, and a loop over (key, value) pairs would
+# build them all each time. Strings from outside (models, addresses, ids, reasons) are made encodable as
+# they are read; numbers come from the adapters' readers as int or float and need no check; op.name and
+# op.output_type are genai-otel's own constants.
+def _common_attributes(op: Operation) -> dict[str, Any]:
+    """The request attributes spans and metrics share, encodable; a call's metric points reuse them."""
+    provider = op.provider
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: op.name,
+        sc.GEN_AI_PROVIDER_NAME: provider if provider.isascii() else encodable_text(provider),
+    }
+    model = op.request_model
+    if model is not None:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = model if model.isascii() else encodable_text(model)
+    address = op.server_address
+    if address is not None:
+        attributes[sc.SERVER_ADDRESS] = address if address.isascii() else encodable_text(address)
         if op.server_port is not None:
             attributes[sc.SERVER_PORT] = op.server_port
+    return attributes
+
+
+def request_attributes(op: Operation) -> dict[str, Any]:
+    """The span's request attributes, encodable."""
+    return _request_attributes(op, _common_attributes(op))
+
+
+def _request_attributes(op: Operation, common: dict[str, Any]) -> dict[str, Any]:
+    attributes = dict(common)
     if op.stream:
         attributes[sc.GEN_AI_REQUEST_STREAM] = True
     if op.temperature is not None:
@@ -500,7 +529,7 @@ def request_attributes(op: Operation) -> dict[str, Any]:
     if op.seed is not None:
         attributes[sc.GEN_AI_REQUEST_SEED] = op.seed
     if op.stop_sequences is not None:
-        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = op.stop_sequences
+        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = encodable_value(op.stop_sequences)
     if op.frequency_penalty is not None:
         attributes[sc.GEN_AI_REQUEST_FREQUENCY_PENALTY] = op.frequency_penalty
     if op.presence_penalty is not None:
@@ -510,17 +539,18 @@ def request_attributes(op: Operation) -> dict[str, Any]:
     if op.output_type is not None:
         attributes[sc.GEN_AI_OUTPUT_TYPE] = op.output_type
     if op.encoding_formats is not None:
-        attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = op.encoding_formats
+        attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = encodable_value(op.encoding_formats)
     if op.conversation_id is not None:
-        attributes[sc.GEN_AI_CONVERSATION_ID] = op.conversation_id
+        attributes[sc.GEN_AI_CONVERSATION_ID] = encodable_text(op.conversation_id)
     if op.tool_definitions is not None:
         attributes[sc.GENAI_OTEL_REQUEST_TOOL_DEFINITIONS_COUNT] = op.tool_definitions
     if op.request_attributes:
-        attributes.update(op.request_attributes)
+        attributes.update(encodable_attributes(op.request_attributes))
     return attributes
 
 
 def response_attributes(op: Operation) -> dict[str, Any]:
+    """The span's response attributes (made encodable with the rest of the end attributes)."""
     attributes: dict[str, Any] = {}
     if op.response_id is not None:
         attributes[sc.GEN_AI_RESPONSE_ID] = op.response_id
@@ -552,23 +582,18 @@ def response_attributes(op: Operation) -> dict[str, Any]:
     return attributes
 
 
-def _metric_attributes(op: Operation) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: op.name,
-        sc.GEN_AI_PROVIDER_NAME: op.provider,
-    }
-    if op.request_model is not None:
-        attributes[sc.GEN_AI_REQUEST_MODEL] = op.request_model
-    if op.server_address is not None:
-        attributes[sc.SERVER_ADDRESS] = op.server_address
-        if op.server_port is not None:
-            attributes[sc.SERVER_PORT] = op.server_port
-    if op.response_model is not None:
-        attributes[sc.GEN_AI_RESPONSE_MODEL] = op.response_model
+def _metric_attributes(op: Operation, common: dict[str, Any]) -> dict[str, Any]:
+    """``common`` (encodable already), plus the response model and the bounded profile attributes."""
+    model = op.response_model
     profile = op.response_attributes
+    if model is None and not profile:
+        return common  # the SDK copies what it keeps, so sharing it between points is safe
+    attributes = dict(common)
+    if model is not None:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = model if model.isascii() else encodable_text(model)
     if profile:
         for key in _METRIC_PROFILE_KEYS:
             value = profile.get(key)
             if value is not None:
-                attributes[key] = value
-    return encodable_attributes(attributes)
+                attributes[key] = encodable_value(value)
+    return attributes

@@ -43,6 +43,8 @@ _NANOSECONDS = 1e9
 
 
 def _seconds(nanoseconds: Any) -> float | None:
+    if type(nanoseconds) is int:  # nearly always
+        return nanoseconds / _NANOSECONDS if nanoseconds >= 0 else None
     value = _integer(nanoseconds)
     return value / _NANOSECONDS if value is not None and value >= 0 else None
 
@@ -180,13 +182,26 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
     """What Ollama sends once: in a complete response, or in the final (``done``) chunk of a stream."""
     op.response_model = _text(getattr(response, "model", None)) or op.response_model
     op.input_tokens = _integer(getattr(response, "prompt_eval_count", None))
+    # Collected here and merged once: one dict for the server's timings rather than a call per timing.
+    timings: dict[str, float] = {}
+    total = _seconds(getattr(response, "total_duration", None))
+    if total is not None:
+        timings[sc.OLLAMA_RESPONSE_TOTAL_DURATION] = total
     load = _seconds(getattr(response, "load_duration", None))
-    op.set_response_attribute(
-        sc.OLLAMA_RESPONSE_TOTAL_DURATION, _seconds(getattr(response, "total_duration", None))
-    )
-    op.set_response_attribute(sc.OLLAMA_RESPONSE_LOAD_DURATION, load)
-    if not generation:
-        return
+    if load is not None:
+        timings[sc.OLLAMA_RESPONSE_LOAD_DURATION] = load
+    if generation:
+        _read_generation_done(op, response, load, timings)
+    if timings:
+        if op.response_attributes is None:
+            op.response_attributes = timings
+        else:
+            op.response_attributes.update(timings)
+
+
+def _read_generation_done(
+    op: Operation, response: Any, load: float | None, timings: dict[str, float]
+) -> None:
     if op.tool_definitions and op.tool_calls is None:
         op.tool_calls = 0
     reason = _text(getattr(response, "done_reason", None))
@@ -196,18 +211,20 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
         op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
     output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
     prompt_eval = _seconds(getattr(response, "prompt_eval_duration", None))
+    if prompt_eval is not None:
+        timings[sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION] = prompt_eval
     evaluation = _seconds(getattr(response, "eval_duration", None))
-    op.set_response_attribute(sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION, prompt_eval)
-    op.set_response_attribute(sc.OLLAMA_RESPONSE_EVAL_DURATION, evaluation)
+    if evaluation is not None:
+        timings[sc.OLLAMA_RESPONSE_EVAL_DURATION] = evaluation
     # The server's view, in semconv's terms: the first token comes after waiting for and loading
     # the model (load_duration) and evaluating the prompt; eval_duration then covers the tokens after
     # the first (Ollama starts that clock just before sampling the first token).
     if load is not None and prompt_eval is not None:
-        op.server_time_to_first_token = load + prompt_eval
-        op.set_response_attribute(sc.OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN, op.server_time_to_first_token)
+        op.server_time_to_first_token = timings[sc.OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN] = load + prompt_eval
     if evaluation is not None and output_tokens is not None and output_tokens > 1:
-        op.server_time_per_output_token = evaluation / (output_tokens - 1)
-        op.set_response_attribute(sc.OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN, op.server_time_per_output_token)
+        op.server_time_per_output_token = timings[sc.OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN] = evaluation / (
+            output_tokens - 1
+        )
 
 
 # --- endpoints -------------------------------------------------------------------------------------------
