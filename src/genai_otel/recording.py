@@ -312,8 +312,13 @@ class Call:
                 attributes[sc.GENAI_OTEL_RESPONSE_CHUNK_COUNT] = self.chunk_count
                 if op.output_tokens is not None and op.output_tokens > 1:
                     _add_throughput(attributes, op.output_tokens, self.first_chunk_ns, end_perf_ns)
-            cost = self._cost()
+            # Response attributes are encodable as built, and so are the numbers and genai-otel's own
+            # constants added below; what else comes from outside (an error code, a rate card's names,
+            # content, the preview) clears this, and the whole set is checked once before it is set.
+            encodable = True
+            cost = self._cost() if recorder.rate_card is not None else None
             if cost is not None:
+                encodable = False
                 card = self._recorder.rate_card
                 attributes[sc.GENAI_OTEL_COST] = cost
                 attributes[sc.GENAI_OTEL_COST_CURRENCY] = card.currency  # type: ignore[union-attr]
@@ -321,6 +326,7 @@ class Call:
             if outcome is not None:
                 attributes[sc.GENAI_OTEL_OUTCOME] = outcome
             if error_type is not None:
+                encodable = False
                 attributes[sc.ERROR_TYPE] = error_type
                 status_code = getattr(exc, "status_code", None)
                 # Not every client's status_code is HTTP's (ollama.ResponseError has -1 for an error
@@ -332,6 +338,7 @@ class Call:
             # them: a sampled-out span in SPAN_ONLY mode has nowhere to put content, and a call record
             # must not claim content.captured for content that went nowhere.
             if op.content is not None and (recording or record is not None or recorder.content.on_events):
+                encodable = False
                 if recorder.preview_chars:
                     self._add_preview(attributes, outcome, error_type)
                 if recorder.content.capturing and (recording or recorder.content.on_events):
@@ -346,7 +353,7 @@ class Call:
             if record is not None:
                 self._emit_record(attributes, record, end_perf_ns, error_type)
             if recording:
-                span.set_attributes(encodable_attributes(attributes))
+                span.set_attributes(attributes if encodable else encodable_attributes(attributes))
                 if exc is not None:
                     record_exception(span, exc, self._recorder.content.policy)
                 elif error_type is not None:
@@ -435,20 +442,18 @@ class Call:
         op = self.op
         attributes = _metric_attributes(op, self.common)
         if outcome is None:
-            if error_type is not None:
-                duration_attributes = dict(attributes)
-                duration_attributes[sc.ERROR_TYPE] = error_type
-            else:
-                duration_attributes = attributes
-            recorder.duration.record((end_perf_ns - self.start_ns) / 1e9, duration_attributes)
+            recorder.duration.record(
+                (end_perf_ns - self.start_ns) / 1e9,
+                attributes if error_type is None else {**attributes, sc.ERROR_TYPE: error_type},
+            )
         if op.input_tokens is not None:
-            input_attributes = dict(attributes)
-            input_attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_INPUT
-            recorder.token_usage.record(op.input_tokens, input_attributes)
+            recorder.token_usage.record(
+                op.input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}
+            )
         if op.output_tokens is not None:
-            output_attributes = dict(attributes)
-            output_attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
-            recorder.token_usage.record(op.output_tokens, output_attributes)
+            recorder.token_usage.record(
+                op.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+            )
         if self.first_chunk_ns:
             recorder.time_to_first_chunk.record((self.first_chunk_ns - self.start_ns) / 1e9, attributes)
         if op.server_time_to_first_token is not None:
@@ -550,19 +555,27 @@ def _request_attributes(op: Operation, common: dict[str, Any]) -> dict[str, Any]
 
 
 def response_attributes(op: Operation) -> dict[str, Any]:
-    """The span's response attributes (made encodable with the rest of the end attributes)."""
+    """The span's response attributes, encodable."""
     attributes: dict[str, Any] = {}
-    if op.response_id is not None:
-        attributes[sc.GEN_AI_RESPONSE_ID] = op.response_id
-    if op.response_model is not None:
-        attributes[sc.GEN_AI_RESPONSE_MODEL] = op.response_model
+    response_id = op.response_id
+    if response_id is not None:
+        attributes[sc.GEN_AI_RESPONSE_ID] = (
+            response_id if response_id.isascii() else encodable_text(response_id)
+        )
+    model = op.response_model
+    if model is not None:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = model if model.isascii() else encodable_text(model)
     reasons = op.finish_reasons
     if reasons:
-        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (
-            [reasons[0]]
-            if len(reasons) == 1 and 0 in reasons
-            else [reasons[index] for index in sorted(reasons)]
-        )
+        if len(reasons) == 1 and 0 in reasons:
+            reason = reasons[0]
+            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [
+                reason if type(reason) is str and reason.isascii() else encodable_value(reason)
+            ]
+        else:
+            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = encodable_value(
+                [reasons[index] for index in sorted(reasons)]
+            )
     if op.input_tokens is not None:
         attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = op.input_tokens
     if op.output_tokens is not None:
@@ -578,7 +591,7 @@ def response_attributes(op: Operation) -> dict[str, Any]:
     if op.tool_calls is not None:
         attributes[sc.GENAI_OTEL_RESPONSE_TOOL_CALLS_COUNT] = op.tool_calls
     if op.response_attributes:
-        attributes.update(op.response_attributes)
+        attributes.update(encodable_attributes(op.response_attributes))
     return attributes
 
 

@@ -81,19 +81,39 @@ def _think(value: Any) -> str | None:
 
 
 # --- request ---------------------------------------------------------------------------------------------
-def _new_operation(name: str, instance: Any, arguments: Mapping[str, Any]) -> Operation:
-    model = arguments.get("model")
-    op = Operation(name, sc.PROVIDER_OLLAMA, model if isinstance(model, str) and model else None)
+# The last client base URL read, with its host and port. httpx computes both on every read (the host
+# through IDNA decoding), and a process nearly always talks to one server. A client's URL object is
+# replaced, never changed, when its base URL is set, so its identity keys this; one entry, nothing grows.
+_last_url: tuple[Any, str | None, int | None] = (None, None, None)
+
+
+def _server(instance: Any) -> tuple[str | None, int | None]:
+    global _last_url
     # The client's httpx base URL, built from its `host` argument or OLLAMA_HOST (default
     # 127.0.0.1:11434); the client always writes the port out.
     url = getattr(getattr(instance, "_client", None), "base_url", None)
+    last = _last_url
+    if last[0] is url:
+        return last[1], last[2]
     host = _text(getattr(url, "host", None))
+    port = None
+    if host is not None:
+        port = _integer(getattr(url, "port", None)) or _DEFAULT_PORTS.get(str(getattr(url, "scheme", "")))
+    _last_url = (url, host, port)
+    return host, port
+
+
+def _new_operation(name: str, instance: Any, arguments: Mapping[str, Any]) -> Operation:
+    model = arguments.get("model")
+    op = Operation(name, sc.PROVIDER_OLLAMA, model if isinstance(model, str) and model else None)
+    host, port = _server(instance)
     if host is not None:
         op.server_address = host
-        op.server_port = _integer(getattr(url, "port", None)) or _DEFAULT_PORTS.get(
-            str(getattr(url, "scheme", ""))
-        )
-    op.set_request_attribute(sc.OLLAMA_REQUEST_KEEP_ALIVE, _keep_alive(arguments.get("keep_alive")))
+        op.server_port = port
+    # Arguments left out (nearly all of them, nearly always) are skipped before any reader runs.
+    keep_alive = arguments.get("keep_alive")
+    if keep_alive is not None:
+        op.set_request_attribute(sc.OLLAMA_REQUEST_KEEP_ALIVE, _keep_alive(keep_alive))
     return op
 
 
@@ -151,10 +171,19 @@ def _read_options(op: Operation, options: Any) -> None:
 
 def _read_generation_request(op: Operation, arguments: Mapping[str, Any]) -> None:
     """What chat and generate share: streaming, options, format, thinking."""
-    op.stream = _truthy(arguments.get("stream"))
-    _read_options(op, arguments.get("options"))
-    op.output_type = _output_type(arguments.get("format"))
-    op.set_request_attribute(sc.OLLAMA_REQUEST_THINK, _think(arguments.get("think")))
+    get = arguments.get
+    stream = get("stream")
+    if stream is not None:
+        op.stream = _truthy(stream)
+    options = get("options")
+    if options is not None:
+        _read_options(op, options)
+    format_ = get("format")
+    if format_ is not None:
+        op.output_type = _output_type(format_)
+    think = get("think")
+    if think is not None:
+        op.set_request_attribute(sc.OLLAMA_REQUEST_THINK, _think(think))
 
 
 def _read_request_messages(op: Operation, messages: Any) -> None:
@@ -163,7 +192,7 @@ def _read_request_messages(op: Operation, messages: Any) -> None:
         return
     images = 0
     for message in messages:
-        attached = _field(message, "images")
+        attached = message.get("images") if type(message) is dict else _field(message, "images")
         if isinstance(attached, (list, tuple)):
             images += len(attached)
     if images:
@@ -273,7 +302,9 @@ class ChatEndpoint(_Endpoint):
 
     def _read_request(self, op: Operation, arguments: Mapping[str, Any]) -> None:
         _read_generation_request(op, arguments)
-        op.tool_definitions = _count(arguments.get("tools"))
+        tools = arguments.get("tools")
+        if tools is not None:
+            op.tool_definitions = _count(tools)
         _read_request_messages(op, arguments.get("messages"))
 
     def record_response(self, op: Operation, result: Any) -> None:
