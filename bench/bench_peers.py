@@ -46,8 +46,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.sdk.trace import SpanProcessor
-
 HERE = Path(__file__).resolve().parent
 
 # name -> (label in the table, instrumentor classes "module:Class" for openai and for ollama, env)
@@ -178,12 +176,12 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
         exporter.clear()
     # Second pass, after every timing above (the probe's span processor must not slow those down): the SDK
     # floor of what each operation emitted, timed right after an untimed instrumented call.
-    starts = _StartAttributes()
+    starts = workload.StartAttributes()
     tracer_provider.add_span_processor(starts)
     for operation, (run_once, repeat) in operations.items():
         if not isinstance(result.get(operation), (int, float)) or name == "bare":
             continue
-        floor = _Floor(run_once, exporter, reader, starts)
+        floor = workload.Floor(run_once, exporter, reader, starts)
         timings = []
         for _ in range(repeat):
             run_once()
@@ -191,110 +189,9 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
             start = clock()
             floor.emit()
             timings.append(clock() - start)
-            floor.clear()
+            floor.setup.exporter.clear()
         result.setdefault("floors", {})[operation] = statistics.median(timings)
     return result
-
-
-class _StartAttributes(SpanProcessor):
-    """Keeps the attributes each span started with."""
-
-    def __init__(self) -> None:
-        self.attributes: dict[int, dict[str, Any]] = {}
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        self.attributes[span.context.span_id] = dict(span.attributes or {})
-
-
-class _Floor:
-    """The OpenTelemetry SDK alone, in a set-up of its own like the worker's, emitting what one call of
-    ``run_once`` emitted: each span (name, kind, the attributes it started with, those set before it
-    ended, its events and status) and each metric point with its attributes and value."""
-
-    def __init__(
-        self, run_once: Callable[[], None], exporter: Any, reader: Any, starts: _StartAttributes
-    ) -> None:
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-        before = _point_totals(reader)
-        run_once()
-        after = _point_totals(reader)
-        self.spans = []
-        for span in exporter.get_finished_spans():
-            at_start = starts.attributes.get(span.context.span_id, {})
-            later = {k: v for k, v in (span.attributes or {}).items() if at_start.get(k, _MISSING) != v}
-            events = [(event.name, dict(event.attributes or {})) for event in span.events]
-            self.spans.append((span.name, span.kind, at_start, later, events, span.status))
-        exporter.clear()
-        self.exporter = InMemorySpanExporter()
-        tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        self.tracer = tracer_provider.get_tracer("floor")
-        meter = MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("floor")
-        self.points: list[tuple[Any, float, dict[str, Any]]] = []
-        instruments: dict[tuple[str, str], Any] = {}
-        for (metric, kind, attributes), (count, total) in after.items():
-            earlier_count, earlier_total = before.get((metric, kind, attributes), (0, 0))
-            added_count, added_total = count - earlier_count, total - earlier_total
-            changed = added_count > 0 if kind == "histogram" else added_total != 0
-            if not changed:
-                continue
-            if (metric, kind) not in instruments:
-                create = {"histogram": meter.create_histogram, "counter": meter.create_counter}
-                instruments[(metric, kind)] = create.get(kind, meter.create_up_down_counter)(metric)
-            instrument = instruments[(metric, kind)]
-            if kind == "histogram":
-                self.points += [
-                    (instrument.record, added_total / added_count, dict(attributes))
-                ] * added_count
-            else:
-                self.points.append((instrument.add, added_total, dict(attributes)))
-
-    def emit(self) -> None:
-        from opentelemetry.trace import StatusCode
-
-        for name, kind, at_start, later, events, status in self.spans:
-            span = self.tracer.start_span(name, kind=kind, attributes=at_start)
-            if later:
-                span.set_attributes(later)
-            for event_name, event_attributes in events:
-                span.add_event(event_name, event_attributes)
-            if status.status_code is not StatusCode.UNSET:
-                span.set_status(status)
-            span.end()
-        for record, value, attributes in self.points:
-            record(value, attributes)
-
-    def clear(self) -> None:
-        self.exporter.clear()
-
-
-_MISSING = object()
-
-
-def _point_totals(reader: Any) -> dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[int, float]]:
-    """Per metric, kind and attribute set: measurements so far and their total (cumulative)."""
-    from opentelemetry.sdk.metrics.export import HistogramDataPoint, Sum
-
-    totals = {}
-    data = reader.get_metrics_data()
-    for resource_metrics in data.resource_metrics if data else ():
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                for point in metric.data.data_points:
-                    attributes = tuple(sorted(point.attributes.items()))
-                    if isinstance(point, HistogramDataPoint):
-                        totals[(metric.name, "histogram", attributes)] = (point.count, point.sum)
-                    elif isinstance(metric.data, Sum):
-                        kind = "counter" if metric.data.is_monotonic else "up_down_counter"
-                        # A sum keeps no count of adds: a call that changed it is replayed as one add
-                        # (an up-down counter's +1 and -1 in one call net to nothing and are not replayed).
-                        totals[(metric.name, kind, attributes)] = (0, point.value)
-    return totals
 
 
 def _points(reader: Any) -> int:
