@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("ollama")  # the benchmark drives both clients
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import bench_overhead as workload
