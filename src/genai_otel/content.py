@@ -369,7 +369,7 @@ class ContentSettings:
     mode: CaptureMode = CaptureMode.NO_CONTENT
     max_length: int = 16384
     capture_binary: bool = False
-    hash_inputs: bool = True
+    hash_inputs: bool = False  # decided by config._hashing: on by default only with a hash key
     hash_key: bytes | None = None
     policy: RedactionPolicy | None = None
     store: StoreSettings | None = None
