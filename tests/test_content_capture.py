@@ -297,7 +297,7 @@ def test_hashes_are_stable_and_keyed(instrument_openai, openai_client) -> None:
 
 
 def test_hashing_can_be_switched_off(instrument_openai, openai_client) -> None:
-    telemetry = instrument_openai(hash_inputs=False)
+    telemetry = instrument_openai(hash_inputs=False, hash_key="tenant-secret")  # off wins over the key
     openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)
     assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH not in telemetry.span().attributes
 
