@@ -489,7 +489,10 @@ def test_unusable_hash_key_turns_hashing_off_not_unkeyed(
     assert "lone" not in warning and "123" not in warning  # the type, never the value
 
 
-@pytest.mark.parametrize("hashing", [{"hash_key": 7}, {"hash_inputs": False}])
+@pytest.mark.parametrize(
+    "hashing",
+    [{}, {"hash_key": 7}, {"hash_key": 7, "hash_inputs": True}, {"hash_inputs": False, "hash_key": "k"}],
+)
 def test_tools_get_no_arguments_hash_with_hashing_off(product_reset, telemetry, hashing) -> None:
     configure_product(
         tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **hashing
@@ -761,7 +764,7 @@ def test_empty_variables_count_as_unset(monkeypatch, global_providers, openai_cl
     assert _warnings(caplog) == []
     (span,) = _chat_spans(global_providers)
     assert span.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
-    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH in span.attributes
+    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH not in span.attributes  # no key, no hash: the defaults
     assert in_force == genai_otel.product.ProductSettings(content=in_force.content)
 
 

@@ -108,7 +108,7 @@ def test_chat_span_has_request_response_and_server_timings(
     assert span.kind is SpanKind.CLIENT
     assert span.status.status_code is StatusCode.UNSET
     attributes = dict(span.attributes)
-    assert len(attributes.pop(sc.GENAI_OTEL_INPUT_MESSAGES_HASH)) == 32  # content itself is off by default
+    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH not in attributes  # content and hashes are off by default
     assert attributes == {
         sc.GEN_AI_OPERATION_NAME: "chat",
         sc.GEN_AI_PROVIDER_NAME: "ollama",
@@ -295,8 +295,6 @@ def test_generate_is_a_text_completion(ollama_instrumented, ollama_client) -> No
     span = ollama_instrumented.span()
     assert span.name == "text_completion llama-test"
     attributes = dict(span.attributes)
-    assert len(attributes.pop(sc.GENAI_OTEL_INPUT_MESSAGES_HASH)) == 32
-    assert len(attributes.pop(sc.GENAI_OTEL_SYSTEM_INSTRUCTIONS_HASH)) == 32
     assert attributes == {
         sc.GEN_AI_OPERATION_NAME: "text_completion",
         sc.GEN_AI_PROVIDER_NAME: "ollama",

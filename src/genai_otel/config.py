@@ -112,8 +112,9 @@ def _never_raises(reader: R) -> R:
 
 
 @_never_raises
-def read_bool(value: Any, name: str, default: bool) -> bool:
-    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool."""
+def read_bool(value: Any, name: str, default: bool, shown_default: str | None = None) -> bool:
+    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool.
+    ``shown_default``: how the warning names the default, when it depends on other settings."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
@@ -125,7 +126,9 @@ def read_bool(value: Any, name: str, default: bool) -> bool:
         if text in _FALSE:
             return False
     warn_setting_once(
-        name, f"{described(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
+        name,
+        f"{described(name, value)} is not a boolean (use true or false); "
+        f"using {shown_default or str(default).lower()}",
     )
     return default
 
@@ -484,8 +487,7 @@ def load_content_settings(kwargs: Mapping[str, Any], function: str = "instrument
 
 def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettings:
     mode = read_capture_mode(*setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV, function))
-    hash_value, hash_source = setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function)
-    hash_key, key_usable = read_hash_key(*setting(kwargs, "hash_key", HASH_KEY_ENV, function))
+    hash_inputs, hash_key = _hashing(kwargs, function)
     length_value, length_source = setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV, function)
     binary_value, binary_source = setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV, function)
     # Built in every mode: exception messages are content, and pass this gate even with capture off.
@@ -502,11 +504,28 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
         capture_binary=read_bool(binary_value, binary_source, False),
-        hash_inputs=read_bool(hash_value, hash_source, True) and key_usable,
+        hash_inputs=hash_inputs,
         hash_key=hash_key,
         policy=policy,
         store=store,
     )
+
+
+def _hashing(kwargs: Mapping[str, Any], function: str) -> tuple[bool, bytes | None]:
+    """(hash inputs, key): the one rule for input hashing. A hash is derived from content, so it is
+    exported only when asked for: by default only with a usable key (an HMAC nobody without the key can
+    reproduce); an explicit true without a key is a plain, guessable SHA-256 the user opted into; an
+    unusable key turns hashing off even when asked for, never falling back to an unkeyed hash."""
+    key_value, key_source = setting(kwargs, "hash_key", HASH_KEY_ENV, function)
+    hash_key, key_usable = read_hash_key(key_value, key_source)
+    keyed = hash_key is not None
+    default = (
+        "true (the default when a hash key is set: keyed HMAC-SHA-256 hashes)"
+        if keyed
+        else "false (the default without a usable hash key: no input hashes)"
+    )
+    asked = read_bool(*setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function), keyed, default)
+    return asked and key_usable, hash_key
 
 
 def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSettings | None:
