@@ -628,6 +628,7 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
 
     ollama_setup = {"make_client": _ollama_client, "instrumentor": OllamaInstrumentor}
     call_floor = Floor.of(lambda c: _ollama_call(c.chat), **ollama_setup)
+    call_floor_server = Floor.of(lambda c: _ollama_call(c.chat), server_metrics=True, **ollama_setup)
     stream_floor = Floor.of(lambda c: _ollama_stream(c.chat), **ollama_setup)
     stream_floor_no_tpoc = Floor.of(lambda c: _ollama_stream(c.chat), drop_tpoc=True, **ollama_setup)
     setups = {
@@ -636,6 +637,7 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
             Setup(instrumentor=OllamaInstrumentor, time_per_output_chunk=False),
             stream_floor_no_tpoc,
         ),
+        "server": (Setup(instrumentor=OllamaInstrumentor, server_metrics=True), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -653,6 +655,15 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                             calls,
                             samples.setdefault("ollama call", _new_samples()),
                         )
+                    if label == "server":
+                        _paired(
+                            lambda: _ollama_call(bare),
+                            lambda: _ollama_call(client.chat),
+                            call_floor_server.emit,
+                            calls,
+                            samples.setdefault("ollama call server", _new_samples()),
+                        )
+                        continue
                     _paired(
                         lambda: _ollama_stream(bare),
                         lambda: _ollama_stream(client.chat),
@@ -663,8 +674,10 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    for each in (setup, call_floor.setup, floor.setup):
+                    for each in (setup, call_floor.setup, call_floor_server.setup):
                         each.exporter.clear()
+                    if floor is not None:
+                        floor.setup.exporter.clear()
             if warm_up:
                 samples.clear()
     median_us = {
@@ -721,6 +734,7 @@ def report(result: dict[str, Any], command: str) -> str:
         ("chat call, 1 KB prompt, `SPAN_ONLY` capture with redaction", "capture 1KB"),
         ("chat call, 16 KB prompt, `SPAN_ONLY` capture with redaction", "capture 16KB"),
         ("Ollama: non-streaming chat call", "ollama call"),
+        ("Ollama: non-streaming chat call, `GENAI_OTEL_SERVER_METRICS=true`", "ollama call server"),
         (f"Ollama: {CHUNKS}-chunk stream", "ollama stream full"),
         (f"Ollama: {CHUNKS}-chunk stream, TPOC off", "ollama stream tpoc_off"),
     ]

@@ -75,6 +75,7 @@ INSTRUMENT_KEYWORDS = (
     "call_records",
     "preview_chars",
     "active_requests",
+    "server_metrics",
     *STORE_KEYWORDS,
 )
 CONTENT_KEYWORDS = (*INSTRUMENT_KEYWORDS[2:12], *STORE_KEYWORDS)
@@ -114,6 +115,7 @@ ENVIRONMENT = (
     "GENAI_OTEL_CALL_RECORDS",
     "GENAI_OTEL_PREVIEW_CHARS",
     "GENAI_OTEL_ACTIVE_REQUESTS",
+    "GENAI_OTEL_SERVER_METRICS",
     "GENAI_OTEL_CONTENT_STORE",
     "GENAI_OTEL_CONTENT_STORE_KEY",
     "GENAI_OTEL_CONTENT_STORE_RAW",
@@ -267,6 +269,7 @@ GOOD = {
     "call_records": {True},
     "preview_chars": {40},
     "active_requests": {"yes"},
+    "server_metrics": {"on"},
     "content_store_inline": {True},
     "content_store_queue_size": {10},
 }
@@ -950,6 +953,7 @@ def test_opentelemetry_instrument_with_garbage_everywhere_still_traces(tmp_path,
         ({"preview_chars": 10**9}, lambda s: s.preview_chars == PREVIEW_CHARS_RANGE[1]),
         ({"call_records": "sometimes"}, lambda s: s.call_records is False),
         ({"active_requests": [True]}, lambda s: s.active_requests is False),
+        ({"server_metrics": "sometimes"}, lambda s: s.server_metrics is False),
         ({"content_store": 5}, lambda s: s.content.store is None),
         ({"content_store": "memory://x/y", "content_store_key": 123}, lambda s: s.content.store is None),
         (

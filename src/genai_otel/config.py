@@ -42,6 +42,7 @@ REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
 PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
 ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
+SERVER_METRICS_ENV = "GENAI_OTEL_SERVER_METRICS"
 CONTENT_STORE_ENV = "GENAI_OTEL_CONTENT_STORE"
 CONTENT_STORE_KEY_ENV = "GENAI_OTEL_CONTENT_STORE_KEY"
 CONTENT_STORE_RAW_ENV = "GENAI_OTEL_CONTENT_STORE_RAW"
@@ -665,6 +666,9 @@ class Settings:
     preview_chars: int = 0
     # The genai_otel.client.active_requests up-down counter: two SDK calls per call, hence opt-in.
     active_requests: bool = False
+    # The gen_ai.server.* metrics from the timings a server reports (Ollama). Semconv defines them for
+    # model servers, not clients; two more points per call, hence opt-in (the timings stay on the span).
+    server_metrics: bool = False
     # None: the global providers.
     tracer_provider: Any = None
     meter_provider: Any = None
@@ -677,6 +681,7 @@ class Settings:
         records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
         preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
         active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
+        server_value, server_source = setting(kwargs, "server_metrics", SERVER_METRICS_ENV)
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
@@ -685,6 +690,7 @@ class Settings:
             call_records=read_bool(records_value, records_source, False),
             preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
             active_requests=read_bool(active_value, active_source, False),
+            server_metrics=read_bool(server_value, server_source, False),
             tracer_provider=read_provider(
                 kwargs.get("tracer_provider"),
                 "instrument(tracer_provider=...)",
