@@ -46,12 +46,12 @@ import httpx
 import ollama
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, Sum
 from opentelemetry.sdk.metrics.view import DropAggregation, View
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import StatusCode
 
 from genai_otel import semconv as sc
 from genai_otel.ollama import OllamaInstrumentor
@@ -59,6 +59,8 @@ from genai_otel.openai import OpenAIInstrumentor
 
 CHUNKS = 100  # output chunks per stream: a role chunk, 98 content chunks, a finish chunk
 MESSAGES = [{"role": "user", "content": "Where is my parcel? It was due yesterday."}]
+# Input hashes are on only with a key (HMAC-SHA-256); the rows that measure them set this one.
+HASH_KEY = "bench-hash-key"
 
 if int(openai.__version__.split(".")[0]) >= 3:
     import httpx2 as httpx_module
@@ -181,68 +183,120 @@ class Setup:
         self.instrumentor().uninstrument()
 
 
+class StartAttributes(SpanProcessor):
+    """Keeps the attributes each span started with."""
+
+    def __init__(self) -> None:
+        self.attributes: dict[int, dict[str, Any]] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.attributes[span.context.span_id] = dict(span.attributes or {})
+
+
+def point_totals(reader: Any) -> dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[int, float]]:
+    """Per metric, kind and attribute set: measurements so far and their total (cumulative)."""
+    totals = {}
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in metric.data.data_points:
+                    attributes = tuple(sorted(point.attributes.items()))
+                    if isinstance(point, HistogramDataPoint):
+                        totals[(metric.name, "histogram", attributes)] = (point.count, point.sum)
+                    elif isinstance(metric.data, Sum):
+                        kind = "counter" if metric.data.is_monotonic else "up_down_counter"
+                        # A sum keeps no count of adds: a call that changed it is replayed as one add
+                        # (an up-down counter's +1 and -1 in one call net to nothing and are not replayed).
+                        totals[(metric.name, kind, attributes)] = (0, point.value)
+    return totals
+
+
 class Floor:
-    """The SDK alone emitting exactly what one instrumented call emitted."""
+    """The SDK alone, in a set-up of its own, emitting exactly what one instrumented call emitted: each
+    span (name, kind, the attributes it started with, those set before it ended, its events and status)
+    and each metric point (instrument, value, attributes).
+
+    ``run_once`` makes the call; ``exporter`` and ``reader`` are where the instrumentation's telemetry
+    goes, and ``starts`` must be one of its tracer provider's span processors."""
 
     def __init__(
         self,
+        run_once: Callable[[], None],
+        exporter: InMemorySpanExporter,
+        reader: InMemoryMetricReader,
+        starts: StartAttributes,
+        drop_tpoc: bool = False,
+    ) -> None:
+        exporter.clear()
+        before = point_totals(reader)
+        run_once()
+        after = point_totals(reader)
+        self.spans = []
+        for span in exporter.get_finished_spans():
+            at_start = starts.attributes.get(span.context.span_id, {})
+            later = {
+                k: v for k, v in (span.attributes or {}).items() if k not in at_start or at_start[k] != v
+            }
+            events = [(event.name, dict(event.attributes or {})) for event in span.events]
+            self.spans.append((span.name, span.kind, at_start, later, events, span.status))
+        exporter.clear()
+        # (metric name, kind, value, attributes), one per record() or add()
+        self.points: list[tuple[str, str, float, dict[str, Any]]] = []
+        for (name, kind, attributes), (count, total) in after.items():
+            if drop_tpoc and name == sc.METRIC_TIME_PER_OUTPUT_CHUNK:
+                continue
+            earlier_count, earlier_total = before.get((name, kind, attributes), (0, 0))
+            added_count, added_total = count - earlier_count, total - earlier_total
+            if kind == "histogram" and added_count > 0:
+                self.points += [(name, kind, added_total / added_count, dict(attributes))] * added_count
+            elif kind != "histogram" and added_total != 0:
+                self.points.append((name, kind, added_total, dict(attributes)))
+        self.setup = Setup(drop_tpoc)
+        self.tracer = self.setup.tracer_provider.get_tracer("floor")
+        meter = self.setup.meter_provider.get_meter("floor")
+        create = {"histogram": meter.create_histogram, "counter": meter.create_counter}
+        instruments = {}
+        for name, kind, _value, _attributes in self.points:
+            if (name, kind) not in instruments:
+                instrument = create.get(kind, meter.create_up_down_counter)(name)
+                instruments[(name, kind)] = instrument.record if kind == "histogram" else instrument.add
+        self._replay = [
+            (instruments[(name, kind)], value, attributes) for name, kind, value, attributes in self.points
+        ]
+
+    @classmethod
+    def of(
+        cls,
         operation: Callable[[Any], None],
         drop_tpoc: bool = False,
         make_client: Callable[[], Any] | None = None,
         **probe_kwargs: Any,
-    ) -> None:
+    ) -> Floor:
+        """The floor of one ``operation(client)`` instrumented by genai-otel with ``probe_kwargs``."""
         probe = Setup(**probe_kwargs)
-        at_start = _StartAttributes()
-        probe.tracer_provider.add_span_processor(at_start)
+        starts = StartAttributes()
+        probe.tracer_provider.add_span_processor(starts)
         probe.instrument()
         try:
-            operation((make_client or _client)())
+            client = (make_client or _client)()
+            return cls(lambda: operation(client), probe.exporter, probe.reader, starts, drop_tpoc)
         finally:
             probe.uninstrument()
-        (span,) = probe.exporter.get_finished_spans()
-        self.name = span.name
-        # What the span was started with, and what was set on it before it ended.
-        self.start_attributes = at_start.attributes
-        self.end_attributes = {
-            key: value
-            for key, value in span.attributes.items()
-            if key not in self.start_attributes or self.start_attributes[key] != value
-        }
-        self.points: list[tuple[str, float, dict[str, Any]]] = []
-        for resource_metrics in probe.reader.get_metrics_data().resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if drop_tpoc and metric.name == sc.METRIC_TIME_PER_OUTPUT_CHUNK:
-                        continue
-                    for point in metric.data.data_points:
-                        value = point.sum / point.count
-                        self.points.extend(
-                            (metric.name, value, dict(point.attributes)) for _ in range(point.count)
-                        )
-        self.setup = Setup(drop_tpoc)
-        self.tracer = self.setup.tracer_provider.get_tracer("floor")
-        meter = self.setup.meter_provider.get_meter("floor")
-        self.instruments = {
-            name: meter.create_histogram(name) for name in {point[0] for point in self.points}
-        }
 
     def emit(self) -> None:
-        span = self.tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.start_attributes)
-        span.set_attributes(self.end_attributes)
-        instruments = self.instruments
-        for name, value, attributes in self.points:
-            instruments[name].record(value, attributes)
-        span.end()
-
-
-class _StartAttributes(SpanProcessor):
-    """Keeps the attributes the (one) span had when it started."""
-
-    def __init__(self) -> None:
-        self.attributes: dict[str, Any] = {}
-
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        self.attributes = dict(span.attributes)
+        tracer = self.tracer
+        for name, kind, at_start, later, events, status in self.spans:
+            span = tracer.start_span(name, kind=kind, attributes=at_start)
+            if later:
+                span.set_attributes(later)
+            for event_name, event_attributes in events:
+                span.add_event(event_name, event_attributes)
+            if status.status_code is not StatusCode.UNSET:
+                span.set_status(status)
+            span.end()
+        for record, value, attributes in self._replay:
+            record(value, attributes)
 
 
 # --- measurement ---------------------------------------------------------------------------------------------
@@ -316,7 +370,7 @@ def _record_alone(repeat: int, floor: Floor) -> float:
     """Median µs of one SDK ``record()`` of a time-per-output-chunk point (its attributes, as ours), alone."""
     (attributes,) = {
         tuple(sorted(attributes.items()))
-        for name, _value, attributes in floor.points
+        for name, _kind, _value, attributes in floor.points
         if name == sc.METRIC_TIME_PER_OUTPUT_CHUNK
     }
     histogram = Setup().meter_provider.get_meter("alone").create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
@@ -354,20 +408,21 @@ def _redaction_only_per_kb(repeat: int) -> tuple[float, float]:
 
 def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
     client = _client()
-    call_floor = Floor(_call)
-    call_floor_no_hash = Floor(_call, hash_inputs=False)
-    stream_floor = Floor(_stream)
-    stream_floor_no_tpoc = Floor(_stream, drop_tpoc=True)
+    call_floor = Floor.of(_call)
+    hashed = {"hash_key": HASH_KEY}
+    call_floor_hashed = Floor.of(_call, **hashed)
+    stream_floor = Floor.of(_stream)
+    stream_floor_no_tpoc = Floor.of(_stream, drop_tpoc=True)
     capture = {"capture_message_content": "SPAN_ONLY"}
     sized = {kb: _call_with_prompt(kb) for kb in PROMPTS}
-    sized_floors = {(kb, False): Floor(call) for kb, call in sized.items()}
-    sized_floors.update({(kb, True): Floor(call, **capture) for kb, call in sized.items()})
+    sized_floors = {(kb, False): Floor.of(call, **hashed) for kb, call in sized.items()}
+    sized_floors.update({(kb, True): Floor.of(call, **capture) for kb, call in sized.items()})
     setups = {
         "full": (Setup(), stream_floor),
         "view_drop": (Setup(drop_tpoc=True), stream_floor_no_tpoc),
         "tpoc_off": (Setup(time_per_output_chunk=False), stream_floor_no_tpoc),
         "capture": (Setup(**capture), None),
-        "hash_off": (Setup(hash_inputs=False), None),
+        "hashed": (Setup(**hashed), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -382,7 +437,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 gc.collect()
                 gc.disable()
                 try:
-                    if label in ("full", "capture"):
+                    if label in ("hashed", "capture"):
                         for kb, call in sized.items():
                             _paired(
                                 lambda bare_client=bare_client, call=call: call(bare_client),
@@ -391,15 +446,15 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                                 calls // 3,
                                 samples.setdefault(f"{label} {kb}KB", _new_samples()),
                             )
-                    if label == "hash_off":
+                    if label == "hashed":
                         _paired(
                             lambda bare_client=bare_client: _call(bare_client),
                             lambda: _call(client),
-                            call_floor_no_hash.emit,
+                            call_floor_hashed.emit,
                             calls,
-                            samples.setdefault("call hash_off", _new_samples()),
+                            samples.setdefault("call hashed", _new_samples()),
                         )
-                    if label in ("capture", "hash_off"):
+                    if label in ("capture", "hashed"):
                         continue
                     if label == "full":
                         _paired(
@@ -419,7 +474,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    floors = (call_floor, call_floor_no_hash, *sized_floors.values())
+                    floors = (call_floor, call_floor_hashed, *sized_floors.values())
                     for each in (setup, *(f.setup for f in floors)):
                         each.exporter.clear()
                     if floor is not None:
@@ -572,15 +627,17 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
         return original(client, **kwargs)
 
     ollama_setup = {"make_client": _ollama_client, "instrumentor": OllamaInstrumentor}
-    call_floor = Floor(lambda c: _ollama_call(c.chat), **ollama_setup)
-    stream_floor = Floor(lambda c: _ollama_stream(c.chat), **ollama_setup)
-    stream_floor_no_tpoc = Floor(lambda c: _ollama_stream(c.chat), drop_tpoc=True, **ollama_setup)
+    call_floor = Floor.of(lambda c: _ollama_call(c.chat), **ollama_setup)
+    call_floor_server = Floor.of(lambda c: _ollama_call(c.chat), server_metrics=True, **ollama_setup)
+    stream_floor = Floor.of(lambda c: _ollama_stream(c.chat), **ollama_setup)
+    stream_floor_no_tpoc = Floor.of(lambda c: _ollama_stream(c.chat), drop_tpoc=True, **ollama_setup)
     setups = {
         "full": (Setup(instrumentor=OllamaInstrumentor), stream_floor),
         "tpoc_off": (
             Setup(instrumentor=OllamaInstrumentor, time_per_output_chunk=False),
             stream_floor_no_tpoc,
         ),
+        "server": (Setup(instrumentor=OllamaInstrumentor, server_metrics=True), None),
     }
     samples: dict[str, dict[str, list[int]]] = {}
     for warm_up in (True, False):
@@ -598,6 +655,15 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                             calls,
                             samples.setdefault("ollama call", _new_samples()),
                         )
+                    if label == "server":
+                        _paired(
+                            lambda: _ollama_call(bare),
+                            lambda: _ollama_call(client.chat),
+                            call_floor_server.emit,
+                            calls,
+                            samples.setdefault("ollama call server", _new_samples()),
+                        )
+                        continue
                     _paired(
                         lambda: _ollama_stream(bare),
                         lambda: _ollama_stream(client.chat),
@@ -608,8 +674,10 @@ def run_ollama(rounds: int, calls: int, streams: int) -> dict[str, Any]:
                 finally:
                     gc.enable()
                     setup.uninstrument()
-                    for each in (setup, call_floor.setup, floor.setup):
+                    for each in (setup, call_floor.setup, call_floor_server.setup):
                         each.exporter.clear()
+                    if floor is not None:
+                        floor.setup.exporter.clear()
             if warm_up:
                 samples.clear()
     median_us = {
@@ -657,15 +725,16 @@ def report(result: dict[str, Any], command: str) -> str:
     m = result["median_us"]
     rows = [
         ("non-streaming chat call", "call"),
-        ("non-streaming chat call, `GENAI_OTEL_HASH_INPUTS=false`", "call hash_off"),
+        ("non-streaming chat call, input hashes on (`GENAI_OTEL_HASH_KEY` set)", "call hashed"),
         (f"{CHUNKS}-chunk stream", "stream full"),
         (f"{CHUNKS}-chunk stream, TPOC dropped by an SDK View", "stream view_drop"),
         (f"{CHUNKS}-chunk stream, `GENAI_OTEL_TIME_PER_OUTPUT_CHUNK=false`", "stream tpoc_off"),
-        ("chat call, 1 KB prompt, content off (input hash only)", "full 1KB"),
-        ("chat call, 16 KB prompt, content off (input hash only)", "full 16KB"),
+        ("chat call, 1 KB prompt, content off, input hashes on", "hashed 1KB"),
+        ("chat call, 16 KB prompt, content off, input hashes on", "hashed 16KB"),
         ("chat call, 1 KB prompt, `SPAN_ONLY` capture with redaction", "capture 1KB"),
         ("chat call, 16 KB prompt, `SPAN_ONLY` capture with redaction", "capture 16KB"),
         ("Ollama: non-streaming chat call", "ollama call"),
+        ("Ollama: non-streaming chat call, `GENAI_OTEL_SERVER_METRICS=true`", "ollama call server"),
         (f"Ollama: {CHUNKS}-chunk stream", "ollama stream full"),
         (f"Ollama: {CHUNKS}-chunk stream, TPOC off", "ollama stream tpoc_off"),
     ]
@@ -699,8 +768,8 @@ def report(result: dict[str, Any], command: str) -> str:
         "",
         "| per KB of message text | µs |",
         "|---|---:|",
-        f"| content off: input hashing | {(m['full 16KB overhead'] - m['full 1KB overhead']) / 15:.1f} |",
-        f"| `SPAN_ONLY` capture: hashing, redaction, JSON and the larger span | "
+        f"| content off, input hashes on: hashing | {(m['hashed 16KB overhead'] - m['hashed 1KB overhead']) / 15:.1f} |",
+        f"| `SPAN_ONLY` capture: redaction, JSON and the larger span | "
         f"{(m['capture 16KB overhead'] - m['capture 1KB overhead']) / 15:.1f} |",
         f"| the redaction gate alone, plain prose | {result['redaction_prose_per_kb_us']:.1f} |",
         f"| the redaction gate alone, the dense-PII prompt above | {result['redaction_dense_per_kb_us']:.1f} |",

@@ -17,6 +17,12 @@ instrumentation's overhead in a round is its median minus the median of the bare
 run by the same Python (a peer in a venv of its own is compared with the bare client of that venv); the
 table shows the median over rounds.
 
+Each process then measures the SDK floor of what its instrumentation emitted: one more call is probed for
+its spans (name, kind, the attributes each started with and those set before it ended, events, status) and
+metric points (instrument, value, attributes), and a fresh SDK set-up like the worker's emits exactly that,
+timed right after each of ``calls`` untimed instrumented calls. Overhead minus that floor is the
+instrumentation's own code, which compares instrumentations that emit different amounts.
+
 Fairness: every process starts from an environment with every content, chunk-metric and stability
 setting of every peer removed, then gets only its own peer's "content off" setting; each timed call must
 export at least one span, or the peer is reported as broken rather than as fast (an instrumentor that
@@ -168,6 +174,23 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
         attributes = max((len(span.attributes or {}) for span in spans), default=0)
         result.setdefault("emits", {})[operation] = [len(spans), attributes, _points(reader) - before]
         exporter.clear()
+    # Second pass, after every timing above (the probe's span processor must not slow those down): the SDK
+    # floor of what each operation emitted, timed right after an untimed instrumented call.
+    starts = workload.StartAttributes()
+    tracer_provider.add_span_processor(starts)
+    for operation, (run_once, repeat) in operations.items():
+        if not isinstance(result.get(operation), (int, float)) or name == "bare":
+            continue
+        floor = workload.Floor(run_once, exporter, reader, starts)
+        timings = []
+        for _ in range(repeat):
+            run_once()
+            exporter.clear()
+            start = clock()
+            floor.emit()
+            timings.append(clock() - start)
+            floor.setup.exporter.clear()
+        result.setdefault("floors", {})[operation] = statistics.median(timings)
     return result
 
 
@@ -241,6 +264,9 @@ def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> 
     jobs = {name: (python, name) for name, python in pythons.items() if name != "bare"}
     jobs.update({label: (python, "bare") for python, label in bare_of.items()})
     samples: dict[str, dict[str, list[Any]]] = {label: {op: [] for op in OPERATIONS} for label in jobs}
+    # Per round: the SDK floor of what the instrumentation emitted, and its overhead beyond that floor.
+    floors: dict[str, dict[str, list[float]]] = {label: {op: [] for op in OPERATIONS} for label in jobs}
+    beyond: dict[str, dict[str, list[float]]] = {label: {op: [] for op in OPERATIONS} for label in jobs}
     emits: dict[str, dict[str, list[int]]] = {}
     for number in range(rounds):
         order = list(jobs)
@@ -255,12 +281,23 @@ def run(rounds: int, calls: int, streams: int, successor_python: str | None) -> 
                     samples[label][operation].append(value)
                 elif value is not None and isinstance(bare, (int, float)):
                     samples[label][operation].append(value if label == bare_label else value - bare)
+                    floor = result.get("floors", {}).get(operation)
+                    if floor is not None and label != bare_label:
+                        floors[label][operation].append(floor)
+                        beyond[label][operation].append(value - bare - floor)
         print(f"round {number + 1}/{rounds} done", file=sys.stderr)
     versions = {
         name: _versions(pythons[name], DISTRIBUTIONS[name]) for name in pythons if name in DISTRIBUTIONS
     }
     clients = {python: _versions(python, ["openai", "ollama", "opentelemetry-sdk"]) for python in bare_of}
-    report = {"samples": samples, "versions": versions, "clients": clients, "emits": emits}
+    report = {
+        "samples": samples,
+        "floors": floors,
+        "beyond": beyond,
+        "versions": versions,
+        "clients": clients,
+        "emits": emits,
+    }
     return {**report, "rounds": rounds, "calls": calls, "streams": streams, "main_python": sys.executable}
 
 
@@ -294,6 +331,25 @@ def table(report: dict[str, Any]) -> str:
         bare_cell = f"{bare / CHUNKS:.1f}" if per_chunk else f"{bare:,.0f}"
         cells = [_cell(samples[name][operation], per_chunk) for name in peers]
         lines.append(f"| {label} | {bare_cell} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Each instrumentation's own code: its overhead minus the SDK floor of what it emits (the OpenTelemetry "
+        "SDK alone, in the same process, creating the same spans and recording the same metric points, timed "
+        "right after a call), with that floor in parentheses; same units.",
+        "",
+        "| client / mode | " + " | ".join(PEERS[name][0] for name in peers) + " |",
+        "|---|" + "---:|" * len(peers),
+    ]
+    for label, operation, per_chunk in rows:
+        cells = []
+        for name in peers:
+            own, floor = report["beyond"][name][operation], report["floors"][name][operation]
+            if not own or any(isinstance(value, str) for value in samples[name][operation]):
+                cells.append(_cell(samples[name][operation], per_chunk))
+            else:
+                floor_cell = _cell(floor, per_chunk).lstrip("+")
+                cells.append(f"{_cell(own, per_chunk)} ({floor_cell})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "What one call (one 100-chunk stream) emits: span attributes (of the largest span; spans if more than "

@@ -207,20 +207,30 @@ def async_openai_client(llm_server: FakeLLMServer) -> Any:
 
 
 # --- Ollama ------------------------------------------------------------------------------------------------
-@pytest.fixture
-def ollama_instrumented(telemetry: Telemetry) -> Iterator[Telemetry]:
+def _ollama_instrumented(telemetry: Telemetry, **settings: Any) -> Iterator[Telemetry]:
     pytest.importorskip("ollama")
     from genai_otel.ollama import OllamaInstrumentor
 
     instrumentor = OllamaInstrumentor()
     instrumentor.instrument(
-        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **settings
     )
     try:
         yield telemetry
     finally:
         instrumentor.uninstrument()
         telemetry.assert_each_span_ended_once()
+
+
+@pytest.fixture
+def ollama_instrumented(telemetry: Telemetry) -> Iterator[Telemetry]:
+    yield from _ollama_instrumented(telemetry)
+
+
+@pytest.fixture
+def ollama_server_metrics(telemetry: Telemetry) -> Iterator[Telemetry]:
+    """Ollama instrumented with the gen_ai.server.* metrics on (``server_metrics=True``)."""
+    yield from _ollama_instrumented(telemetry, server_metrics=True)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def test_off_by_default_no_record_no_logger(instrument_openai, openai_client) ->
 
 
 def test_one_record_per_call_with_attributes_and_trace_context(instrument_openai, openai_client) -> None:
-    telemetry = instrument_openai(call_records=True)
+    telemetry = instrument_openai(call_records=True, hash_key="tenant-secret")
     openai_client.chat.completions.create(model="gpt-test", messages=QUESTION, temperature=0.2)
     span = telemetry.span()
     (record,) = _records(telemetry)

@@ -75,6 +75,7 @@ INSTRUMENT_KEYWORDS = (
     "call_records",
     "preview_chars",
     "active_requests",
+    "server_metrics",
     *STORE_KEYWORDS,
 )
 CONTENT_KEYWORDS = (*INSTRUMENT_KEYWORDS[2:12], *STORE_KEYWORDS)
@@ -114,6 +115,7 @@ ENVIRONMENT = (
     "GENAI_OTEL_CALL_RECORDS",
     "GENAI_OTEL_PREVIEW_CHARS",
     "GENAI_OTEL_ACTIVE_REQUESTS",
+    "GENAI_OTEL_SERVER_METRICS",
     "GENAI_OTEL_CONTENT_STORE",
     "GENAI_OTEL_CONTENT_STORE_KEY",
     "GENAI_OTEL_CONTENT_STORE_RAW",
@@ -267,6 +269,7 @@ GOOD = {
     "call_records": {True},
     "preview_chars": {40},
     "active_requests": {"yes"},
+    "server_metrics": {"on"},
     "content_store_inline": {True},
     "content_store_queue_size": {10},
 }
@@ -489,7 +492,10 @@ def test_unusable_hash_key_turns_hashing_off_not_unkeyed(
     assert "lone" not in warning and "123" not in warning  # the type, never the value
 
 
-@pytest.mark.parametrize("hashing", [{"hash_key": 7}, {"hash_inputs": False}])
+@pytest.mark.parametrize(
+    "hashing",
+    [{}, {"hash_key": 7}, {"hash_key": 7, "hash_inputs": True}, {"hash_inputs": False, "hash_key": "k"}],
+)
 def test_tools_get_no_arguments_hash_with_hashing_off(product_reset, telemetry, hashing) -> None:
     configure_product(
         tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **hashing
@@ -761,7 +767,7 @@ def test_empty_variables_count_as_unset(monkeypatch, global_providers, openai_cl
     assert _warnings(caplog) == []
     (span,) = _chat_spans(global_providers)
     assert span.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is True
-    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH in span.attributes
+    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH not in span.attributes  # no key, no hash: the defaults
     assert in_force == genai_otel.product.ProductSettings(content=in_force.content)
 
 
@@ -947,6 +953,7 @@ def test_opentelemetry_instrument_with_garbage_everywhere_still_traces(tmp_path,
         ({"preview_chars": 10**9}, lambda s: s.preview_chars == PREVIEW_CHARS_RANGE[1]),
         ({"call_records": "sometimes"}, lambda s: s.call_records is False),
         ({"active_requests": [True]}, lambda s: s.active_requests is False),
+        ({"server_metrics": "sometimes"}, lambda s: s.server_metrics is False),
         ({"content_store": 5}, lambda s: s.content.store is None),
         ({"content_store": "memory://x/y", "content_store_key": 123}, lambda s: s.content.store is None),
         (

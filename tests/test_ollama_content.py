@@ -120,16 +120,17 @@ def test_cut_stream_records_what_was_served(capturing, telemetry) -> None:
     assert message["finish_reason"] == "error"
 
 
+@pytest.mark.parametrize("hashing", [{"hash_key": "tenant-secret"}, {"hash_inputs": True}])
 def test_equal_prompts_hash_equal_across_clients(
-    instrument_openai, openai_client, llm_server, telemetry
+    instrument_openai, openai_client, llm_server, telemetry, hashing
 ) -> None:
     import ollama
 
     from genai_otel.ollama import OllamaInstrumentor
 
-    instrument_openai()
+    instrument_openai(**hashing)
     instrumentor = OllamaInstrumentor()
-    instrumentor.instrument(**telemetry.providers())
+    instrumentor.instrument(**telemetry.providers(), **hashing)
     try:
         ollama.Client(host=llm_server.base_url).chat(model="llama3.2", messages=QUESTION)
         openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)

@@ -38,7 +38,7 @@ def _free_port() -> int:
 
 
 # --- the contract ---------------------------------------------------------------------------------------------
-def test_consumed_stream_keeps_type_and_records_everything(ollama_instrumented, llm_server) -> None:
+def test_consumed_stream_keeps_type_and_records_everything(ollama_server_metrics, llm_server) -> None:
     client = _chunky_client(llm_server, chunks=20)
     original = vars(ollama.Client)["chat"].__wrapped__
     uninstrumented = original(client, model="llama-test", messages=MESSAGES, stream=True)
@@ -52,7 +52,7 @@ def test_consumed_stream_keeps_type_and_records_everything(ollama_instrumented, 
     assert "".join(chunk.message.content for chunk in chunks).startswith("w0 w1")
     final = chunks[-1]
     assert final.done and not chunks[-2].done
-    span = ollama_instrumented.span()
+    span = ollama_server_metrics.span()
     attributes = span.attributes
     assert span.name == "chat llama-test"
     assert attributes[sc.GEN_AI_REQUEST_STREAM] is True
@@ -66,17 +66,17 @@ def test_consumed_stream_keeps_type_and_records_everything(ollama_instrumented, 
     assert sc.GENAI_OTEL_OUTCOME not in attributes
     assert span.status.status_code is StatusCode.UNSET
 
-    (first_chunk,) = ollama_instrumented.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)
+    (first_chunk,) = ollama_server_metrics.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)
     assert first_chunk.count == 1
-    (per_chunk,) = ollama_instrumented.metric_points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    (per_chunk,) = ollama_server_metrics.metric_points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert per_chunk.count == 20
-    assert len(ollama_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)) == 1
+    assert len(ollama_server_metrics.metric_points(sc.METRIC_OPERATION_DURATION)) == 1
     tokens = {
         p.attributes[sc.GEN_AI_TOKEN_TYPE]: p.sum
-        for p in ollama_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
+        for p in ollama_server_metrics.metric_points(sc.METRIC_TOKEN_USAGE)
     }
     assert tokens == {"input": final.prompt_eval_count, "output": final.eval_count}
-    (per_token,) = ollama_instrumented.metric_points(sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN)
+    (per_token,) = ollama_server_metrics.metric_points(sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN)
     assert per_token.sum == pytest.approx(final.eval_duration / 1e9 / (final.eval_count - 1))
 
 
@@ -217,17 +217,17 @@ def test_stream_never_iterated(ollama_instrumented, ollama_client, llm_server) -
     assert sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in span.attributes
 
 
-def test_stream_ending_without_done_is_truncated(ollama_instrumented, ollama_client) -> None:
+def test_stream_ending_without_done_is_truncated(ollama_server_metrics, ollama_client) -> None:
     chunks = list(_stream(ollama_client, model="llama-test:truncate"))
     assert len(chunks) == 2 and not chunks[-1].done  # the caller sees what the server sent, no exception
-    span = ollama_instrumented.span()
+    span = ollama_server_metrics.span()
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[sc.ERROR_TYPE] == "stream_truncated"
     assert sc.GEN_AI_RESPONSE_FINISH_REASONS not in span.attributes
     assert not [key for key in span.attributes if key.startswith(("gen_ai.usage.", "ollama.response."))]
-    assert ollama_instrumented.metric_points(sc.METRIC_TOKEN_USAGE) == []
-    assert ollama_instrumented.metric_points(sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN) == []
-    (duration,) = ollama_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert ollama_server_metrics.metric_points(sc.METRIC_TOKEN_USAGE) == []
+    assert ollama_server_metrics.metric_points(sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN) == []
+    (duration,) = ollama_server_metrics.metric_points(sc.METRIC_OPERATION_DURATION)
     assert duration.attributes[sc.ERROR_TYPE] == "stream_truncated"
 
 

@@ -45,7 +45,7 @@ def test_non_streaming_chat_span(openai_instrumented, openai_client, llm_server)
     assert span.kind is SpanKind.CLIENT
     assert span.status.status_code is StatusCode.UNSET
     attributes = dict(span.attributes)
-    assert len(attributes.pop(sc.GENAI_OTEL_INPUT_MESSAGES_HASH)) == 32  # content itself is off by default
+    assert sc.GENAI_OTEL_INPUT_MESSAGES_HASH not in attributes  # content and hashes are off by default
     assert attributes == {
         sc.GEN_AI_OPERATION_NAME: "chat",
         sc.GEN_AI_PROVIDER_NAME: "openai_compatible",

@@ -73,6 +73,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 call_records=settings.call_records,
                 preview_chars=settings.preview_chars,
                 active_requests=settings.active_requests,
+                server_metrics=settings.server_metrics,
             )
 
         given = (settings.tracer_provider, settings.meter_provider, settings.logger_provider)

@@ -42,6 +42,7 @@ REDACTION_TIMEOUT_ENV = "GENAI_OTEL_REDACTION_TIMEOUT_MS"
 CALL_RECORDS_ENV = "GENAI_OTEL_CALL_RECORDS"
 PREVIEW_CHARS_ENV = "GENAI_OTEL_PREVIEW_CHARS"
 ACTIVE_REQUESTS_ENV = "GENAI_OTEL_ACTIVE_REQUESTS"
+SERVER_METRICS_ENV = "GENAI_OTEL_SERVER_METRICS"
 CONTENT_STORE_ENV = "GENAI_OTEL_CONTENT_STORE"
 CONTENT_STORE_KEY_ENV = "GENAI_OTEL_CONTENT_STORE_KEY"
 CONTENT_STORE_RAW_ENV = "GENAI_OTEL_CONTENT_STORE_RAW"
@@ -112,8 +113,9 @@ def _never_raises(reader: R) -> R:
 
 
 @_never_raises
-def read_bool(value: Any, name: str, default: bool) -> bool:
-    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool."""
+def read_bool(value: Any, name: str, default: bool, shown_default: str | None = None) -> bool:
+    """``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case) or a bool.
+    ``shown_default``: how the warning names the default, when it depends on other settings."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
@@ -125,7 +127,9 @@ def read_bool(value: Any, name: str, default: bool) -> bool:
         if text in _FALSE:
             return False
     warn_setting_once(
-        name, f"{described(name, value)} is not a boolean (use true or false); using {str(default).lower()}"
+        name,
+        f"{described(name, value)} is not a boolean (use true or false); "
+        f"using {shown_default or str(default).lower()}",
     )
     return default
 
@@ -484,8 +488,7 @@ def load_content_settings(kwargs: Mapping[str, Any], function: str = "instrument
 
 def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettings:
     mode = read_capture_mode(*setting(kwargs, "capture_message_content", CAPTURE_CONTENT_ENV, function))
-    hash_value, hash_source = setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function)
-    hash_key, key_usable = read_hash_key(*setting(kwargs, "hash_key", HASH_KEY_ENV, function))
+    hash_inputs, hash_key = _hashing(kwargs, function)
     length_value, length_source = setting(kwargs, "content_max_length", CONTENT_MAX_LENGTH_ENV, function)
     binary_value, binary_source = setting(kwargs, "capture_binary", CAPTURE_BINARY_ENV, function)
     # Built in every mode: exception messages are content, and pass this gate even with capture off.
@@ -502,11 +505,28 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
         capture_binary=read_bool(binary_value, binary_source, False),
-        hash_inputs=read_bool(hash_value, hash_source, True) and key_usable,
+        hash_inputs=hash_inputs,
         hash_key=hash_key,
         policy=policy,
         store=store,
     )
+
+
+def _hashing(kwargs: Mapping[str, Any], function: str) -> tuple[bool, bytes | None]:
+    """(hash inputs, key): the one rule for input hashing. A hash is derived from content, so it is
+    exported only when asked for: by default only with a usable key (an HMAC nobody without the key can
+    reproduce); an explicit true without a key is a plain, guessable SHA-256 the user opted into; an
+    unusable key turns hashing off even when asked for, never falling back to an unkeyed hash."""
+    key_value, key_source = setting(kwargs, "hash_key", HASH_KEY_ENV, function)
+    hash_key, key_usable = read_hash_key(key_value, key_source)
+    keyed = hash_key is not None
+    default = (
+        "true (the default when a hash key is set: keyed HMAC-SHA-256 hashes)"
+        if keyed
+        else "false (the default without a usable hash key: no input hashes)"
+    )
+    asked = read_bool(*setting(kwargs, "hash_inputs", HASH_INPUTS_ENV, function), keyed, default)
+    return asked and key_usable, hash_key
 
 
 def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSettings | None:
@@ -646,6 +666,9 @@ class Settings:
     preview_chars: int = 0
     # The genai_otel.client.active_requests up-down counter: two SDK calls per call, hence opt-in.
     active_requests: bool = False
+    # The gen_ai.server.* metrics from the timings a server reports (Ollama). Semconv defines them for
+    # model servers, not clients; two more points per call, hence opt-in (the timings stay on the span).
+    server_metrics: bool = False
     # None: the global providers.
     tracer_provider: Any = None
     meter_provider: Any = None
@@ -658,6 +681,7 @@ class Settings:
         records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
         preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
         active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
+        server_value, server_source = setting(kwargs, "server_metrics", SERVER_METRICS_ENV)
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
@@ -666,6 +690,7 @@ class Settings:
             call_records=read_bool(records_value, records_source, False),
             preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
             active_requests=read_bool(active_value, active_source, False),
+            server_metrics=read_bool(server_value, server_source, False),
             tracer_provider=read_provider(
                 kwargs.get("tracer_provider"),
                 "instrument(tracer_provider=...)",

@@ -6,9 +6,10 @@ lists, see :func:`text_part` and friends) and hand them over unredacted. This mo
 place that decides what of it is recorded: every string goes through the redaction gate first; if
 the gate cannot run, nothing of the call's content is recorded and the span says why.
 
-With capture off, the only thing computed from the messages is a stable hash of the input messages
-and of the system instructions (``genai_otel.input.messages.hash``), so equal prompts can be found
-without storing them.
+With capture off, the only thing that may be computed from the messages is a stable hash of the input
+messages and of the system instructions (``genai_otel.input.messages.hash``), so equal prompts can be
+found without storing them: only when input hashing is on (by default only with a hash key; the rule is
+``config._hashing``).
 """
 
 from __future__ import annotations
@@ -369,7 +370,7 @@ class ContentSettings:
     mode: CaptureMode = CaptureMode.NO_CONTENT
     max_length: int = 16384
     capture_binary: bool = False
-    hash_inputs: bool = True
+    hash_inputs: bool = False  # decided by config._hashing: on by default only with a hash key
     hash_key: bytes | None = None
     policy: RedactionPolicy | None = None
     store: StoreSettings | None = None

@@ -71,6 +71,7 @@ class Recorder:
         call_records: bool = False,
         preview_chars: int = 0,
         active_requests: bool = False,
+        server_metrics: bool = False,
     ) -> None:
         self.time_per_output_chunk_enabled = time_per_output_chunk
         # Decided here, once: with these off, a call pays nothing for them but a falsy check.
@@ -129,19 +130,23 @@ class Recorder:
                 unit=f"{{{rate_card.currency}}}",
                 description="Estimated cost of GenAI calls, from recorded usage and a versioned rate card.",
             )
-        # Only for servers that report their own timings (Ollama); see Operation.server_time_*.
-        self.server_time_to_first_token = meter.create_histogram(
-            sc.METRIC_SERVER_TIME_TO_FIRST_TOKEN,
-            unit=sc.UNIT_SECONDS,
-            description="Time to generate first token for successful responses.",
-            explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_TO_FIRST_TOKEN_BUCKETS),
-        )
-        self.server_time_per_output_token = meter.create_histogram(
-            sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN,
-            unit=sc.UNIT_SECONDS,
-            description="Time per output token generated after the first token for successful responses.",
-            explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS),
-        )
+        # Only for servers that report their own timings (Ollama), and only when asked for; see
+        # Operation.server_time_*. Off, neither instrument exists and a call tests one attribute.
+        self.server_time_to_first_token: Any = None
+        self.server_time_per_output_token: Any = None
+        if server_metrics:
+            self.server_time_to_first_token = meter.create_histogram(
+                sc.METRIC_SERVER_TIME_TO_FIRST_TOKEN,
+                unit=sc.UNIT_SECONDS,
+                description="Time to generate first token for successful responses.",
+                explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_TO_FIRST_TOKEN_BUCKETS),
+            )
+            self.server_time_per_output_token = meter.create_histogram(
+                sc.METRIC_SERVER_TIME_PER_OUTPUT_TOKEN,
+                unit=sc.UNIT_SECONDS,
+                description="Time per output token generated after the first token for successful responses.",
+                explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS),
+            )
 
     def _emit_event(
         self,
@@ -456,10 +461,11 @@ class Call:
             )
         if self.first_chunk_ns:
             recorder.time_to_first_chunk.record((self.first_chunk_ns - self.start_ns) / 1e9, attributes)
-        if op.server_time_to_first_token is not None:
-            recorder.server_time_to_first_token.record(op.server_time_to_first_token, attributes)
-        if op.server_time_per_output_token is not None:
-            recorder.server_time_per_output_token.record(op.server_time_per_output_token, attributes)
+        if recorder.server_time_to_first_token is not None:
+            if op.server_time_to_first_token is not None:
+                recorder.server_time_to_first_token.record(op.server_time_to_first_token, attributes)
+            if op.server_time_per_output_token is not None:
+                recorder.server_time_per_output_token.record(op.server_time_per_output_token, attributes)
         if self.chunk_gaps:
             self._record_gaps(self.chunk_gaps, attributes)
             self.chunk_gaps = None

@@ -32,7 +32,14 @@ from genai_otel._encoding import encodable_attributes, encodable_text, encodable
 from genai_otel._exceptions import error_type, record_exception
 from genai_otel._failsafe import report_internal_error
 from genai_otel.content import stable_hash
-from genai_otel.product import StalledLoop, StalledToolLoop, _get_telemetry, _Telemetry, current_scope
+from genai_otel.product import (
+    ProductScope,
+    StalledLoop,
+    StalledToolLoop,
+    _get_telemetry,
+    _Telemetry,
+    current_scope,
+)
 from genai_otel.redaction import RedactionFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,10 +61,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
-def _check_stall(telemetry: _Telemetry, name: str, arguments_hash: str) -> StalledLoop | None:
-    scope = current_scope()
-    if scope is None:
-        return None  # a loop belongs to a request: without a product context there is nothing to compare
+def _check_stall(scope: ProductScope, name: str, arguments_hash: str) -> StalledLoop | None:
     with scope.lock:
         key = (name, arguments_hash)
         previous = scope.tool_calls.get(key)
@@ -138,15 +142,18 @@ def tool_call(
         if description:
             attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description
         content = telemetry.settings.content
-        # With hashing off (asked for, or the hash key unusable) no hash is exported; stall detection
-        # still compares calls, keyed by a secret that never leaves the process.
-        arguments_hash = stable_hash(
-            arguments if arguments is not None else {},
-            content.hash_key if content.hash_inputs else _PROCESS_KEY,
-        )
-        if content.hash_inputs:
-            attributes[sc.GENAI_OTEL_TOOL_ARGUMENTS_HASH] = arguments_hash
-        stall = _check_stall(telemetry, name, arguments_hash)
+        # With hashing off (the default without a hash key) no hash is exported; stall detection still
+        # compares calls, keyed by a secret that never leaves the process. A loop belongs to a request:
+        # without a product context there is nothing to compare, and with hashing off nothing to hash.
+        if content.hash_inputs or scope is not None:
+            arguments_hash = stable_hash(
+                arguments if arguments is not None else {},
+                content.hash_key if content.hash_inputs else _PROCESS_KEY,
+            )
+            if content.hash_inputs:
+                attributes[sc.GENAI_OTEL_TOOL_ARGUMENTS_HASH] = arguments_hash
+            if scope is not None:
+                stall = _check_stall(scope, name, arguments_hash)
         if stall is not None:
             attributes[sc.GENAI_OTEL_TOOL_STALLED] = True
             attributes[sc.GENAI_OTEL_TOOL_REPEATS] = stall.repeats

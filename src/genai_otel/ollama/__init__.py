@@ -38,6 +38,10 @@ class OllamaInstrumentor(PatchingInstrumentor):
     ``time_per_output_chunk``
         ``False`` skips the per-chunk ``gen_ai.client.operation.time_per_output_chunk`` points
         (``GENAI_OTEL_TIME_PER_OUTPUT_CHUNK``); see docs/performance.md for what they cost.
+    ``server_metrics``
+        ``True`` also records Ollama's own timings as the semconv model-server metrics
+        ``gen_ai.server.time_to_first_token`` and ``gen_ai.server.time_per_output_token``
+        (``GENAI_OTEL_SERVER_METRICS``); they are on the span as ``ollama.response.*`` either way.
     """
 
     _instruments = _instruments
