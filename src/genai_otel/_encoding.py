@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
 _NUMBERS = frozenset((bool, int, float))
 
 

@@ -212,48 +212,49 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
     op.response_model = _text(getattr(response, "model", None)) or op.response_model
     op.input_tokens = _integer(getattr(response, "prompt_eval_count", None))
     # Collected here and merged once: one dict for the server's timings rather than a call per timing.
+    # The durations are written out (an int of nanoseconds nearly always; _seconds reads anything else).
     timings: dict[str, float] = {}
-    total = _seconds(getattr(response, "total_duration", None))
+    value = getattr(response, "total_duration", None)
+    total = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
     if total is not None:
         timings[sc.OLLAMA_RESPONSE_TOTAL_DURATION] = total
-    load = _seconds(getattr(response, "load_duration", None))
+    value = getattr(response, "load_duration", None)
+    load = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
     if load is not None:
         timings[sc.OLLAMA_RESPONSE_LOAD_DURATION] = load
     if generation:
-        _read_generation_done(op, response, load, timings)
+        if op.tool_definitions and op.tool_calls is None:
+            op.tool_calls = 0
+        reason = _text(getattr(response, "done_reason", None))
+        if reason is not None:
+            # Ollama says "stop" after tool calls too; its own OpenAI-compatible API reports those as
+            # tool calls, and so does the semconv vocabulary.
+            op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
+        output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
+        value = getattr(response, "prompt_eval_duration", None)
+        prompt_eval = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+        if prompt_eval is not None:
+            timings[sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION] = prompt_eval
+        value = getattr(response, "eval_duration", None)
+        evaluation = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+        if evaluation is not None:
+            timings[sc.OLLAMA_RESPONSE_EVAL_DURATION] = evaluation
+        # The server's view, in semconv's terms: the first token comes after waiting for and loading
+        # the model (load_duration) and evaluating the prompt; eval_duration then covers the tokens after
+        # the first (Ollama starts that clock just before sampling the first token).
+        if load is not None and prompt_eval is not None:
+            op.server_time_to_first_token = timings[sc.OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN] = (
+                load + prompt_eval
+            )
+        if evaluation is not None and output_tokens is not None and output_tokens > 1:
+            op.server_time_per_output_token = timings[sc.OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN] = (
+                evaluation / (output_tokens - 1)
+            )
     if timings:
         if op.response_attributes is None:
             op.response_attributes = timings
         else:
             op.response_attributes.update(timings)
-
-
-def _read_generation_done(
-    op: Operation, response: Any, load: float | None, timings: dict[str, float]
-) -> None:
-    if op.tool_definitions and op.tool_calls is None:
-        op.tool_calls = 0
-    reason = _text(getattr(response, "done_reason", None))
-    if reason is not None:
-        # Ollama says "stop" after tool calls too; its own OpenAI-compatible API reports those as
-        # tool calls, and so does the semconv vocabulary.
-        op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
-    output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
-    prompt_eval = _seconds(getattr(response, "prompt_eval_duration", None))
-    if prompt_eval is not None:
-        timings[sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION] = prompt_eval
-    evaluation = _seconds(getattr(response, "eval_duration", None))
-    if evaluation is not None:
-        timings[sc.OLLAMA_RESPONSE_EVAL_DURATION] = evaluation
-    # The server's view, in semconv's terms: the first token comes after waiting for and loading
-    # the model (load_duration) and evaluating the prompt; eval_duration then covers the tokens after
-    # the first (Ollama starts that clock just before sampling the first token).
-    if load is not None and prompt_eval is not None:
-        op.server_time_to_first_token = timings[sc.OLLAMA_RESPONSE_TIME_TO_FIRST_TOKEN] = load + prompt_eval
-    if evaluation is not None and output_tokens is not None and output_tokens > 1:
-        op.server_time_per_output_token = timings[sc.OLLAMA_RESPONSE_TIME_PER_OUTPUT_TOKEN] = evaluation / (
-            output_tokens - 1
-        )
 
 
 # --- endpoints -------------------------------------------------------------------------------------------
