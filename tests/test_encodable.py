@@ -220,3 +220,118 @@ def test_planted_strings_always_encode(
     assert len(spans) == 2
     request = ExportTraceServiceRequest.FromString(encode_spans(spans).SerializeToString())
     assert sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans) == 2
+
+
+class _OddServer(BaseHTTPRequestHandler):
+    """Answers as OpenAI and Ollama do, with a lone surrogate (a JSON escape) in every text field."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.endswith("/chat/completions"):
+            body = {
+                "id": "chatcmpl-\\ud800",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "gpt-\\ud800",
+                "system_fingerprint": "fp-\\udc80",
+                "service_tier": "tier-\\ud800",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop-\\ud800",
+                        "message": {"role": "assistant", "content": "a"},
+                    },
+                    {"index": 1, "finish_reason": "length", "message": {"role": "assistant", "content": "b"}},
+                ],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+            }
+        else:
+            body = {
+                "model": "llama-\\ud800",
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": "a"},
+                "done": True,
+                "done_reason": "stop-\\udc80",
+                "total_duration": 5_000_000,
+                "load_duration": 1_000_000,
+                "prompt_eval_count": 3,
+                "prompt_eval_duration": 1_000_000,
+                "eval_count": 2,
+                "eval_duration": 2_000_000,
+            }
+        data = json.dumps(body).replace("\\\\u", "\\u").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def odd_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OddServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_unencodable_response_fields_encode_with_content_off(instrument_both, odd_server) -> None:
+    """The default path (no content, no call records) checks each outside string as it is read."""
+    telemetry = instrument_both()
+    client = openai.OpenAI(base_url=f"{odd_server}/v1", api_key="sk-test-unused", max_retries=0)
+    local = ollama.Client(host=odd_server)
+    messages = [{"role": "user", "content": "hello"}]
+
+    client.chat.completions.create(model="gpt-test", messages=messages, n=2)
+    local.chat(model="llama-test", messages=messages)
+    # The clients cannot send these; the spans they leave behind must still encode.
+    with pytest.raises(UnicodeEncodeError):
+        client.chat.completions.create(model="gpt-test", messages=messages, stop=[f"end{LONE}"])
+    with pytest.raises(UnicodeEncodeError):
+        local.chat(model="llama-test", messages=messages, keep_alive=f"5m{LONE}", think=f"high{LONE}")
+
+    spans = telemetry.spans()
+    assert len(spans) == 4
+    encode_spans(spans).SerializeToString()
+    openai_span, ollama_span, failed, failed_ollama = (dict(span.attributes) for span in spans)
+    assert openai_span[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-\ufffd"
+    assert openai_span[sc.GEN_AI_RESPONSE_MODEL] == "gpt-\ufffd"
+    assert openai_span[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop-\ufffd", "length")
+    assert openai_span[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] == "fp-\ufffd"
+    assert openai_span[sc.OPENAI_RESPONSE_SERVICE_TIER] == "tier-\ufffd"
+    assert ollama_span[sc.GEN_AI_RESPONSE_MODEL] == "llama-\ufffd"
+    assert ollama_span[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop-\ufffd",)
+    assert failed_ollama[sc.OLLAMA_REQUEST_KEEP_ALIVE] == "5m\ufffd"
+    assert failed_ollama[sc.OLLAMA_REQUEST_THINK] == "high\ufffd"
+    assert failed[sc.GEN_AI_REQUEST_STOP_SEQUENCES] == ("end\ufffd",)
+
+    metrics = telemetry.reader.get_metrics_data()
+    ExportMetricsServiceRequest(resource_metrics=_encoded_metrics(metrics)).SerializeToString()
+    models = {
+        point.attributes.get(sc.GEN_AI_RESPONSE_MODEL)
+        for resource in metrics.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    }
+    assert {"gpt-\ufffd", "llama-\ufffd"} <= models
+    assert openai_span[sc.OPENAI_RESPONSE_SERVICE_TIER] in {
+        point.attributes.get(sc.OPENAI_RESPONSE_SERVICE_TIER)
+        for resource in metrics.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    }
+    client.close()
+    local._client.close()
+
+
+def _encoded_metrics(metrics: Any) -> Any:
+    from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+
+    return encode_metrics(metrics).resource_metrics
