@@ -44,6 +44,12 @@ def field(obj: Any, name: str) -> Any:
     """A field of a client model or of a mapping (requests accept either)."""
     if type(obj) is dict:
         return obj.get(name)
+    if obj is None:
+        return None
+    # A pydantic (v2) model, as the clients' responses are, is no Mapping: skip the Mapping check, an ABC
+    # isinstance that runs Python code, for the attribute read.
+    if hasattr(type(obj), "__pydantic_fields__"):
+        return getattr(obj, name, None)
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
