@@ -91,7 +91,10 @@ def _server(instance: Any) -> tuple[str | None, int | None]:
     global _last_url
     # The client's httpx base URL, built from its `host` argument or OLLAMA_HOST (default
     # 127.0.0.1:11434); the client always writes the port out.
-    url = getattr(getattr(instance, "_client", None), "base_url", None)
+    client = getattr(instance, "_client", None)
+    url = getattr(client, "_base_url", None)  # what httpx's base_url property returns, without its frame
+    if url is None:
+        url = getattr(client, "base_url", None)
     last = _last_url
     if last[0] is url:
         return last[1], last[2]
