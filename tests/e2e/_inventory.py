@@ -122,6 +122,7 @@ def main() -> int:
     _rate_card()
     # Opt-in instruments are part of the inventory too.
     os.environ["GENAI_OTEL_ACTIVE_REQUESTS"] = "true"
+    os.environ["GENAI_OTEL_SERVER_METRICS"] = "true"
     _content_store()
     provider = _RecordingMeterProvider()
     metrics.set_meter_provider(provider)
