@@ -215,14 +215,11 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
     op.response_model = _text(getattr(response, "model", None)) or op.response_model
     op.input_tokens = _integer(getattr(response, "prompt_eval_count", None))
     # Collected here and merged once: one dict for the server's timings rather than a call per timing.
-    # The durations are written out (an int of nanoseconds nearly always; _seconds reads anything else).
     timings: dict[str, float] = {}
-    value = getattr(response, "total_duration", None)
-    total = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+    total = _seconds(getattr(response, "total_duration", None))
     if total is not None:
         timings[sc.OLLAMA_RESPONSE_TOTAL_DURATION] = total
-    value = getattr(response, "load_duration", None)
-    load = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+    load = _seconds(getattr(response, "load_duration", None))
     if load is not None:
         timings[sc.OLLAMA_RESPONSE_LOAD_DURATION] = load
     if generation:
@@ -234,12 +231,10 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
             # tool calls, and so does the semconv vocabulary.
             op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
         output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
-        value = getattr(response, "prompt_eval_duration", None)
-        prompt_eval = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+        prompt_eval = _seconds(getattr(response, "prompt_eval_duration", None))
         if prompt_eval is not None:
             timings[sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION] = prompt_eval
-        value = getattr(response, "eval_duration", None)
-        evaluation = value / _NANOSECONDS if type(value) is int and value >= 0 else _seconds(value)
+        evaluation = _seconds(getattr(response, "eval_duration", None))
         if evaluation is not None:
             timings[sc.OLLAMA_RESPONSE_EVAL_DURATION] = evaluation
         # The server's view, in semconv's terms: the first token comes after waiting for and loading
