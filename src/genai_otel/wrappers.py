@@ -136,6 +136,24 @@ def _read_response_content(endpoint: Endpoint, op: Operation, result: Any) -> No
         report_internal_error(f"{type(endpoint).__name__} reading the response content")
 
 
+def _activate(call: Call) -> tuple[object, contextvars.Token[bool]] | None:
+    try:
+        return call.activate(), _inside_call.set(True)
+    except Exception:
+        report_internal_error("activating the span")
+        return None
+
+
+def _deactivate(call: Call, tokens: tuple[object, contextvars.Token[bool]] | None) -> None:
+    if tokens is None:
+        return
+    try:
+        _inside_call.reset(tokens[1])
+        call.deactivate(tokens[0])
+    except Exception:
+        report_internal_error("deactivating the span")
+
+
 def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
     def wrapper(
         wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -143,13 +161,7 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
         call = _begin(recorder, endpoint, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        # Activation is written out here (as in the async twin) rather than in helpers: a call's own
-        # work is mostly the code it runs between the client's, so fewer frames cost less.
-        try:
-            tokens: tuple[object, contextvars.Token[bool]] | None = (call.activate(), _inside_call.set(True))
-        except Exception:
-            report_internal_error("activating the span")
-            tokens = None
+        tokens = _activate(call)
         try:
             result = wrapped(*args, **kwargs)
         except Exception as exc:
@@ -159,12 +171,7 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
             call.interrupt(sc.OUTCOME_CANCELLED)
             raise
         finally:
-            if tokens is not None:
-                try:
-                    _inside_call.reset(tokens[1])
-                    call.deactivate(tokens[0])
-                except Exception:
-                    report_internal_error("deactivating the span")
+            _deactivate(call, tokens)
         return _complete(endpoint, call, result)
 
     return wrapper
@@ -177,13 +184,7 @@ def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
         call = _begin(recorder, endpoint, instance, args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
-        # Activation is written out here (as in the async twin) rather than in helpers: a call's own
-        # work is mostly the code it runs between the client's, so fewer frames cost less.
-        try:
-            tokens: tuple[object, contextvars.Token[bool]] | None = (call.activate(), _inside_call.set(True))
-        except Exception:
-            report_internal_error("activating the span")
-            tokens = None
+        tokens = _activate(call)
         try:
             result = await wrapped(*args, **kwargs)
         except Exception as exc:
@@ -193,12 +194,7 @@ def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
             call.interrupt(sc.OUTCOME_CANCELLED)
             raise
         finally:
-            if tokens is not None:
-                try:
-                    _inside_call.reset(tokens[1])
-                    call.deactivate(tokens[0])
-                except Exception:
-                    report_internal_error("deactivating the span")
+            _deactivate(call, tokens)
         return _complete(endpoint, call, result)
 
     return wrapper
