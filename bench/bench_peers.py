@@ -1,6 +1,6 @@
 """genai-otel side by side with the other OpenAI and Ollama instrumentations, in one interleaved run.
 
-    python bench/bench_peers.py [--rounds 5] [--calls 300] [--streams 30]
+    python bench/bench_peers.py [--rounds 9] [--calls 300] [--streams 30]
                                 [--successor-python .venv-peers-successor/bin/python]
                                 [--write docs/performance.md]
 
@@ -397,7 +397,7 @@ def write(path: Path, text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=sorted(PEERS))
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--streams", type=int, default=30)
     parser.add_argument(
