@@ -210,18 +210,22 @@ def _read_response_message(op: Operation, message: Any) -> None:
         op.tool_calls = (op.tool_calls or 0) + (_count(calls) or 0)
 
 
+def _timing(timings: dict[str, float], response: Any, field: str, attribute: str) -> float | None:
+    """One of the response's durations in seconds, also put in ``timings`` under ``attribute``."""
+    seconds = _seconds(getattr(response, field, None))
+    if seconds is not None:
+        timings[attribute] = seconds
+    return seconds
+
+
 def _read_done(op: Operation, response: Any, generation: bool) -> None:
     """What Ollama sends once: in a complete response, or in the final (``done``) chunk of a stream."""
     op.response_model = _text(getattr(response, "model", None)) or op.response_model
     op.input_tokens = _integer(getattr(response, "prompt_eval_count", None))
     # Collected here and merged once: one dict for the server's timings rather than a call per timing.
     timings: dict[str, float] = {}
-    total = _seconds(getattr(response, "total_duration", None))
-    if total is not None:
-        timings[sc.OLLAMA_RESPONSE_TOTAL_DURATION] = total
-    load = _seconds(getattr(response, "load_duration", None))
-    if load is not None:
-        timings[sc.OLLAMA_RESPONSE_LOAD_DURATION] = load
+    _timing(timings, response, "total_duration", sc.OLLAMA_RESPONSE_TOTAL_DURATION)
+    load = _timing(timings, response, "load_duration", sc.OLLAMA_RESPONSE_LOAD_DURATION)
     if generation:
         if op.tool_definitions and op.tool_calls is None:
             op.tool_calls = 0
@@ -231,12 +235,10 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
             # tool calls, and so does the semconv vocabulary.
             op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
         output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
-        prompt_eval = _seconds(getattr(response, "prompt_eval_duration", None))
-        if prompt_eval is not None:
-            timings[sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION] = prompt_eval
-        evaluation = _seconds(getattr(response, "eval_duration", None))
-        if evaluation is not None:
-            timings[sc.OLLAMA_RESPONSE_EVAL_DURATION] = evaluation
+        prompt_eval = _timing(
+            timings, response, "prompt_eval_duration", sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION
+        )
+        evaluation = _timing(timings, response, "eval_duration", sc.OLLAMA_RESPONSE_EVAL_DURATION)
         # The server's view, in semconv's terms: the first token comes after waiting for and loading
         # the model (load_duration) and evaluating the prompt; eval_duration then covers the tokens after
         # the first (Ollama starts that clock just before sampling the first token).
