@@ -560,3 +560,31 @@ async def test_async_connection_refused(ollama_instrumented) -> None:
     with pytest.raises(CONNECTION_REFUSED) as raised:
         await client.generate(model="llama-test", prompt="hi")
     assert ollama_instrumented.span().attributes[sc.ERROR_TYPE] == _error_type(raised.value)
+
+
+def test_server_address_follows_each_client_and_a_replaced_base_url(ollama_instrumented, llm_server) -> None:
+    """The host and port are kept for the URL object seen last: alternating clients, and a client whose
+    base URL is set anew, must still each get their own server on the span."""
+    from genai_otel.testing.fake_server import FakeLLMServer
+
+    with FakeLLMServer() as other:
+        first = ollama.Client(host=llm_server.base_url)
+        second = ollama.Client(host=other.base_url)
+        for client in (first, second, first, second):
+            client.chat(model="llama-test", messages=MESSAGES)
+        first._client.base_url = httpx.URL(other.base_url)  # what ollama's client sends to from now on
+        first.chat(model="llama-test", messages=MESSAGES)
+    ports = [span.attributes[sc.SERVER_PORT] for span in ollama_instrumented.spans()]
+    assert ports == [llm_server.port, other.port, llm_server.port, other.port, other.port]
+    assert len(other.requests) == 3
+
+
+def test_server_metric_instruments_exist_only_when_asked_for() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from genai_otel.recording import Recorder
+
+    off = Recorder("test", meter_provider=MeterProvider())
+    on = Recorder("test", meter_provider=MeterProvider(), server_metrics=True)
+    assert off.server_time_to_first_token is None and off.server_time_per_output_token is None
+    assert on.server_time_to_first_token is not None and on.server_time_per_output_token is not None
