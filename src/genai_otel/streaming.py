@@ -14,8 +14,8 @@ time-per-output-chunk metric, recorded when the stream ends). How it ends:
 * the inner iterator raises an ``Exception``: ``Call.fail``, then the exception goes on unchanged;
 * it raises a ``BaseException`` (task cancelled, ``KeyboardInterrupt``): interrupted, "cancelled";
 * the caller closes the stream: the adapter calls :meth:`TracedIterator.closed_by_caller`;
-* nobody closes it and it is garbage-collected: ``__del__`` ends the span as "abandoned", dated at
-  the last chunk received.
+* nobody closes it and it is garbage-collected: ``__del__`` has the span ended as "abandoned", dated
+  at the last chunk received, by a thread of ours (see :mod:`genai_otel._abandoned`).
 
 The per-chunk path is written out twice (sync and async) on purpose: a shared helper would cost a
 Python call per chunk.
@@ -28,6 +28,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
+from genai_otel import _abandoned
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error
 from genai_otel.operation import Operation
@@ -50,6 +51,7 @@ class TracedIterator:
         self._next = inner.__next__
         self._call = call
         self._on_chunk: ChunkHandler | None = on_chunk
+        _abandoned.start()
 
     def __iter__(self) -> TracedIterator:
         return self
@@ -104,7 +106,7 @@ class TracedIterator:
         try:
             call = self._call
             if not call.ended:
-                call.interrupt(sc.OUTCOME_ABANDONED, at_last_activity=True)
+                _abandoned.end(call)  # never here: the collector may have interrupted a lock's holder
         except Exception:
             pass  # during interpreter shutdown even logging may be gone
 
@@ -119,6 +121,7 @@ class TracedAsyncIterator:
         self._anext = inner.__anext__
         self._call = call
         self._on_chunk: ChunkHandler | None = on_chunk
+        _abandoned.start()
 
     def __aiter__(self) -> TracedAsyncIterator:
         return self
@@ -172,7 +175,7 @@ class TracedAsyncIterator:
         try:
             call = self._call
             if not call.ended:
-                call.interrupt(sc.OUTCOME_ABANDONED, at_last_activity=True)
+                _abandoned.end(call)  # never here: the collector may have interrupted a lock's holder
         except Exception:
             pass
 
