@@ -255,3 +255,19 @@ def test_an_unclosed_stream_alive_at_exit_does_not_hold_up_the_exit(llm_server, 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "exiting"
     assert "Traceback" not in done.stderr
+
+
+def test_an_ending_that_raises_anything_leaves_the_thread_serving(locking, clients) -> None:
+    telemetry, processor = locking
+    raised: list[str] = []
+
+    def exit_once(span: ReadableSpan) -> None:
+        if not raised:
+            raised.append(threading.current_thread().name)
+            raise SystemExit(3)  # a BaseException out of span.end(), in the ending thread
+
+    processor.on_end_hook = exit_once
+    _abandon([_open_stream(clients["openai"])])
+    _abandon([_open_stream(clients["ollama"])])
+    assert raised == ["genai-otel-abandoned-streams"]
+    assert [s.attributes[sc.GENAI_OTEL_OUTCOME] for s in _chat_spans(telemetry)] == ["abandoned"] * 2

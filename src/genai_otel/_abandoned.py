@@ -74,7 +74,7 @@ class _Ender:
             self._busy = True
             try:
                 call.interrupt(sc.OUTCOME_ABANDONED, at_last_activity=True)
-            except Exception:
+            except BaseException:  # the thread must outlive any one ending: nobody else serves the queue
                 report_internal_error("ending an abandoned stream")
             finally:
                 if done is not None:
