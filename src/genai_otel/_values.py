@@ -76,3 +76,29 @@ def stop_sequences(value: Any) -> list[str] | None:
         sequences = [item for item in value if isinstance(item, str)]
         return sequences or None
     return None
+
+
+def model_fields(model: Any) -> dict[str, Any] | None:
+    """A client model's fields, those set to None left out; None if ``model`` is no pydantic model.
+
+    pydantic warns when it serializes a field holding a value of another type than the one declared, which
+    is what an off-spec server's response holds (the clients build responses without validating them). That
+    warning would be ours, not the client's: in the host's logs, or an exception under ``-W error``. So it is
+    turned off. Under pydantic 1 there is no such warning, and openai's shim refuses the argument."""
+    dump = getattr(model, "model_dump", None)
+    if not callable(dump):
+        return None
+    if _PYDANTIC_1:
+        return dump(exclude_none=True)  # type: ignore[no-any-return]
+    return dump(exclude_none=True, warnings=False)  # type: ignore[no-any-return]
+
+
+def _pydantic_1() -> bool:
+    try:
+        import pydantic
+    except ImportError:  # no client installed needs it then
+        return False
+    return str(getattr(pydantic, "VERSION", "2")).startswith("1.")
+
+
+_PYDANTIC_1 = _pydantic_1()

@@ -15,6 +15,7 @@ from typing import Any
 
 from genai_otel import content as ct
 from genai_otel._values import field as _field
+from genai_otel._values import model_fields as _model_fields
 from genai_otel._values import sequence as _sequence
 from genai_otel._values import string as _text
 from genai_otel.content import Message, Part, RequestContent
@@ -77,8 +78,9 @@ def _tool_definition(tool: Any) -> dict[str, Any]:
     }
     for key in ("description", "parameters"):
         value = _field(function, key)
-        if hasattr(value, "model_dump"):
-            value = value.model_dump(exclude_none=True)
+        fields = _model_fields(value)
+        if fields is not None:
+            value = fields
         if value is not None:
             definition[key] = value
     return definition

@@ -11,6 +11,7 @@ from typing import Any
 
 from genai_otel import content as ct
 from genai_otel._values import field as _field
+from genai_otel._values import model_fields as _model_fields
 from genai_otel._values import sequence as _sequence
 from genai_otel._values import string as _text
 from genai_otel.content import Message, Part, RequestContent
@@ -32,9 +33,9 @@ def _generic(item: Any) -> Part:
     """A part type we do not know: kept, so that nothing vanishes (strings still get redacted)."""
     if isinstance(item, Mapping):
         return dict(item)
-    dump = getattr(item, "model_dump", None)
-    if callable(dump):
-        return dump(exclude_none=True)
+    fields = _model_fields(item)
+    if fields is not None:
+        return fields
     return {"type": type(item).__name__, "content": str(item)}
 
 
