@@ -8,7 +8,7 @@ OPENAI_PINNED := 1.66.0 2.54.0
 OLLAMA_PINNED := 0.4.0
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint test-newest test-pinned test-wheel test-e2e bench bench-peers clean
+.PHONY: demo test lint test-newest test-pinned test-wheel test-e2e test-clients bench bench-peers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,7 +66,19 @@ test-wheel: $(VENV)/.installed
 test-e2e: $(VENV)/.installed
 	$(call run_pytest,$(VENV),-m e2e tests/e2e)
 
-test: lint test-newest test-pinned test-wheel test-e2e
+# The OpenAI and Ollama clients' own test suites (from their sdists, at the versions pip resolves), run
+# without and then with genai-otel instrumenting them: no test may go from passing to failing
+# (tests/client_suites/run.py). In a venv of its own, with what those suites need.
+.venv-clients/.installed: pyproject.toml tests/client_suites/requirements.txt
+	$(PYTHON) -m venv .venv-clients
+	.venv-clients/bin/pip install $(PIP_QUIET) --upgrade pip
+	.venv-clients/bin/pip install $(PIP_QUIET) -e '.[openai,ollama]' -r tests/client_suites/requirements.txt
+	touch $@
+
+test-clients: .venv-clients/.installed
+	.venv-clients/bin/python tests/client_suites/run.py
+
+test: lint test-newest test-pinned test-wheel test-e2e test-clients
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/bench_overhead.py --write docs/performance.md
@@ -90,4 +102,4 @@ bench-peers: .venv-peers/.installed .venv-peers-successor/.installed
 		--write docs/performance.md
 
 clean:
-	rm -rf $(VENV) .venv-openai-* .venv-ollama-* .venv-peers* .e2e .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-openai-* .venv-ollama-* .venv-peers* .venv-clients build/client-suites .e2e .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,180 @@
+"""Run the OpenAI and Ollama clients' own test suites twice, without and with genai-otel, and compare.
+
+    python tests/client_suites/run.py [--client openai] [--client ollama] [--workdir build/client-suites]
+
+``make test-clients`` runs this in a venv of its own (``tests/client_suites/requirements.txt``). For each
+client it takes the test suite from the client's source distribution on PyPI, at the installed version, and
+runs it in that distribution's directory with the suite's own configuration:
+
+1. as it is, which is the reference: whatever fails there (a test that needs the network, a mock server or a
+   tool we do not install) is the suite's business, not ours;
+2. with ``genai_otel_suite_instrument.py`` loaded, so that genai-otel instruments the client with every
+   feature that reads a call turned on (see there).
+
+It fails if a test that passed without genai-otel does not pass with it (those are run again, apart from
+the rest, both ways, so that a flaky test is not taken for a regression), if genai-otel reported an
+internal error during a test, or if a span that genai-otel started never ended.
+
+OpenAI's ``tests/api_resources`` are left out: every one of them talks to a Prism mock server built from the
+OpenAPI spec, which is not published on PyPI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from importlib.metadata import version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+# client -> pytest arguments, run in the extracted source distribution
+SUITES: dict[str, list[str]] = {
+    "openai": ["tests", "--ignore=tests/api_resources"],
+    "ollama": ["tests"],
+}
+RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}  # as in genai_otel_suite_outcomes
+# Our settings and the peers' must not leak into either run from the caller's environment.
+_SETTING_PREFIXES = ("GENAI_OTEL_", "OTEL_")
+
+
+def _suite_directory(client: str, workdir: Path) -> Path:
+    """The client's source distribution at the installed version, downloaded once and extracted."""
+    installed = version(client)
+    directory = workdir / f"{client}-{installed}"
+    if (directory / "tests").is_dir():
+        return directory
+    workdir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"{client}=={installed}",
+            "--dest",
+            str(workdir),
+        ],
+        check=True,
+    )
+    archive = workdir / f"{client}-{installed}.tar.gz"
+    with tarfile.open(archive) as sdist:
+        sdist.extractall(workdir, filter="data")
+    return directory
+
+
+def _environment(instrumented: bool, runs: Path, name: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_SETTING_PREFIXES)}
+    env["PYTHONPATH"] = str(HERE)
+    env["GENAI_OTEL_CLIENT_SUITE_OUTCOMES"] = str(runs / name)
+    if instrumented:
+        env["GENAI_OTEL_CLIENT_SUITE_REPORT"] = str(runs / f"{name}-spans")
+    return env
+
+
+def _pytest(
+    directory: Path, arguments: list[str], instrumented: bool, runs: Path, name: str
+) -> dict[str, str]:
+    """Run pytest in ``directory``; each test's outcome by node id."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "genai_otel_suite_outcomes",
+    ]
+    if instrumented:
+        command += ["-p", "genai_otel_suite_instrument"]
+    subprocess.run(
+        [*command, *arguments],
+        cwd=directory,
+        env=_environment(instrumented, runs, name),
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    merged: dict[str, str] = {}
+    for path in runs.glob(f"{name}.*.json"):
+        for test, outcome in json.loads(path.read_text()).items():
+            if RANK[outcome] >= RANK[merged.get(test, "passed")]:
+                merged[test] = outcome
+    return merged
+
+
+def _spans_report(runs: Path, name: str) -> tuple[int, int, list[str]]:
+    started = ended = 0
+    unended: set[str] = set()
+    for path in runs.glob(f"{name}-spans.*.json"):
+        summary = json.loads(path.read_text())
+        started += summary["started"]
+        ended += summary["ended"]
+        unended.update(summary["open"])
+    return started, ended, sorted(unended)
+
+
+def check(client: str, workdir: Path) -> list[str]:
+    """Run one client's suite both ways; the problems found (none when genai-otel changed nothing)."""
+    directory = _suite_directory(client, workdir)
+    arguments = SUITES[client]
+    runs = workdir / f"{client}-runs"
+    shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir(parents=True)
+    plain = _pytest(directory, arguments, False, runs, "plain")
+    instrumented = _pytest(directory, arguments, True, runs, "instrumented")
+    passed = [test for test, outcome in plain.items() if outcome == "passed"]
+    problems = []
+    if not passed:
+        problems.append(f"{client}: no test passed without genai-otel; the suite did not run")
+    suspects = [test for test in passed if instrumented.get(test) != "passed"]
+    if suspects:
+        # Run again, without the others (and their order) and without pytest-xdist workers, both ways: a
+        # regression fails with genai-otel and passes without it.
+        again = [*suspects, "-n", "0"]
+        with_it = _pytest(directory, again, True, runs, "again")
+        without_it = _pytest(directory, again, False, runs, "again-plain")
+        for test in suspects:
+            if with_it.get(test) != "passed" and without_it.get(test) == "passed":
+                problems.append(
+                    f"{client}: {test} passes without genai-otel, {with_it.get(test, 'not run')} with it"
+                )
+    started, ended, unended = _spans_report(runs, "instrumented")
+    if started == 0 and passed:
+        problems.append(f"{client}: genai-otel started no span; the plugin did not instrument the client")
+    if started != ended:
+        problems.append(f"{client}: {started - ended} of {started} spans never ended ({', '.join(unended)})")
+    counts = {outcome: list(instrumented.values()).count(outcome) for outcome in RANK}
+    print(
+        f"{client} {version(client)}: {len(passed)} tests pass without genai-otel; with it {counts}; "
+        f"{started} spans started, {ended} ended; {len(problems)} problems",
+        flush=True,
+    )
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--client", action="append", choices=sorted(SUITES))
+    parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "client-suites")
+    arguments = parser.parse_args()
+    problems = []
+    for client in arguments.client or sorted(SUITES):
+        problems += check(client, arguments.workdir.resolve())
+    for problem in problems:
+        print(f"REGRESSION {problem}")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
