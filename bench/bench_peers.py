@@ -12,7 +12,8 @@ order, so that no instrumentation inherits another's patches or warm caches and 
 every side alike. A process instruments its clients with default settings and content capture off,
 sends spans through a ``SimpleSpanProcessor`` to an in-memory exporter and metrics to an
 ``InMemoryMetricReader`` (the same SDK set-up for everyone), and times calls over the in-process
-transports of ``bench_overhead.py`` (no sockets): median CPU time of this thread per call. An
+transports of ``bench_overhead.py`` (no sockets): median CPU time of this thread per call, over
+``calls`` calls and ``streams`` streams of each client (``OLLAMA_REPEAT`` times as many for Ollama). An
 instrumentation's overhead in a round is its median minus the median of the bare client in that round,
 run by the same Python (a peer in a venv of its own is compared with the bare client of that venv); the
 table shows the median over rounds.
@@ -20,7 +21,7 @@ table shows the median over rounds.
 Each process then measures the SDK floor of what its instrumentation emitted: one more call is probed for
 its spans (name, kind, the attributes each started with and those set before it ended, events, status) and
 metric points (instrument, value, attributes), and a fresh SDK set-up like the worker's emits exactly that,
-timed right after each of ``calls`` untimed instrumented calls. Overhead minus that floor is the
+timed right after each of as many untimed instrumented calls. Overhead minus that floor is the
 instrumentation's own code, which compares instrumentations that emit different amounts.
 
 Fairness: every process starts from an environment with every content, chunk-metric and stability
@@ -103,6 +104,10 @@ OPERATIONS = ("openai call", "openai stream", "ollama call", "ollama stream")
 # Inherited settings that would change what a peer does: removed from every worker's environment.
 _SETTING_PREFIXES = ("GENAI_OTEL_", "OTEL_INSTRUMENTATION_GENAI_", "TRACELOOP_", "OPENINFERENCE_")
 _SETTINGS = ("OTEL_SEMCONV_STABILITY_OPT_IN",)
+# An Ollama call costs the bare client about a quarter of an OpenAI call (a stream, a fourteenth), so its
+# operations are repeated this many times more: each operation is then timed over a comparable stretch,
+# and a few milliseconds of machine noise cannot tip a median of what is only a few microseconds apart.
+OLLAMA_REPEAT = 5
 
 
 # --- one process: one instrumentation ---------------------------------------------------------------------
@@ -141,8 +146,8 @@ def worker(name: str, calls: int, streams: int) -> dict[str, Any]:
     operations: dict[str, tuple[Callable[[], None], int]] = {
         "openai call": (lambda: workload._call(openai_client), calls),
         "openai stream": (lambda: workload._stream(openai_client), streams),
-        "ollama call": (lambda: workload._ollama_call(ollama_client.chat), calls),
-        "ollama stream": (lambda: workload._ollama_stream(ollama_client.chat), streams),
+        "ollama call": (lambda: workload._ollama_call(ollama_client.chat), calls * OLLAMA_REPEAT),
+        "ollama stream": (lambda: workload._ollama_stream(ollama_client.chat), streams * OLLAMA_REPEAT),
     }
     result: dict[str, Any] = {}
     clock = time.thread_time_ns
@@ -378,8 +383,9 @@ def table(report: dict[str, Any]) -> str:
     )
     lines += [
         "",
-        f"Run of {time.strftime('%Y-%m-%d')}: {report['rounds']} rounds, {report['calls']} calls and "
-        f"{report['streams']} streams per operation per process; overhead over the bare client, median over "
+        f"Run of {time.strftime('%Y-%m-%d')}: {report['rounds']} rounds; per process, {report['calls']:,} "
+        f"OpenAI calls and {report['streams']:,} streams, {report['calls'] * OLLAMA_REPEAT:,} Ollama calls "
+        f"and {report['streams'] * OLLAMA_REPEAT:,} streams; overhead over the bare client, median over "
         f"rounds. Machine: {machine}. Clients and SDK: {main}{other}. Versions: {versions}. "
         "Command: `make bench-peers`.",
     ]
