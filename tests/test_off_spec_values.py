@@ -20,9 +20,6 @@ import pytest
 
 from genai_otel import semconv as sc
 
-openai = pytest.importorskip("openai")
-ollama = pytest.importorskip("ollama")
-
 # A Responses API answer whose MCP tool listing has a description that is a number, not a string.
 OFF_SPEC_TOOL = {"name": "read", "input_schema": {}, "description": 3}
 RESPONSE = {
@@ -120,6 +117,7 @@ def _responses_call(client: Any, stream: bool) -> Any:
 def test_an_off_spec_response_part_is_captured_without_a_warning(
     instrument_openai, off_spec_server, caplog, stream
 ) -> None:
+    openai = pytest.importorskip("openai")
     client = openai.OpenAI(base_url=off_spec_server, api_key="sk-test-not-a-real-key-000", max_retries=0)
     if not hasattr(client, "responses"):
         pytest.skip("this openai has no Responses API")
@@ -133,13 +131,16 @@ def test_an_off_spec_response_part_is_captured_without_a_warning(
     if not stream:
         assert getattr(result, "tools", None) == getattr(bare_result, "tools", None)
     output = telemetry.span().attributes.get(sc.GEN_AI_OUTPUT_MESSAGES)
-    if type(bare_result).__name__ == "McpListTools" or stream:  # a client that knows the item type
+    # Only a client that knows the item type gives it to the caller (and to us) as what it is; an older one
+    # makes something else of it (openai 1.66 turns the completed event into an audio delta).
+    if hasattr(openai.types.responses.response_output_item, "McpListTools"):
         assert output is not None and '"description": 3' in output.replace(
             '"description":3', '"description": 3'
         )
 
 
 def test_ollama_tool_definitions_of_another_type_add_no_warning(instrument_both, llm_server, caplog) -> None:
+    ollama = pytest.importorskip("ollama")
     # A caller's tool, built without validation, one of whose parameters has a number for a description.
     parameter = ollama.Tool.Function.Parameters.Property.model_construct(type="string", description=3)
     parameters = ollama.Tool.Function.Parameters.model_construct(
