@@ -168,3 +168,24 @@ def test_ollama_tool_definitions_of_another_type_add_no_warning(instrument_both,
         assert definitions is not None and '"description": 3' in definitions.replace(
             '"description":3', '"description": 3'
         )
+
+
+class _Pydantic1Shim:
+    """What openai's model looks like under pydantic 1: ``model_dump`` refuses ``warnings``."""
+
+    def model_dump(self, *, exclude_none: bool = False, warnings: bool = True) -> dict[str, Any]:
+        if warnings is not True:
+            raise ValueError("warnings is only supported in Pydantic v2")
+        return {"name": "read"}
+
+
+def test_model_fields_under_pydantic_1_and_of_what_is_no_model(monkeypatch) -> None:
+    from genai_otel import _values
+
+    monkeypatch.setattr(_values, "_PYDANTIC_1", True)
+    assert _values.model_fields(_Pydantic1Shim()) == {"name": "read"}
+    monkeypatch.setattr(_values, "_PYDANTIC_1", False)
+    with pytest.raises(ValueError):  # the shim is what pydantic 2 never is; the flag decides
+        _values.model_fields(_Pydantic1Shim())
+    assert _values.model_fields("a description") is None
+    assert _values.model_fields({"name": "read"}) is None  # a mapping is read as a mapping by the callers

@@ -31,6 +31,10 @@ import tarfile
 from importlib.metadata import version
 from pathlib import Path
 
+# The plugins, beside this file (the directory of a script run is on sys.path), own their settings.
+from genai_otel_suite_instrument import REPORT_ENV
+from genai_otel_suite_outcomes import OUTCOMES_ENV, RANK
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
@@ -39,7 +43,6 @@ SUITES: dict[str, list[str]] = {
     "openai": ["tests", "--ignore=tests/api_resources"],
     "ollama": ["tests"],
 }
-RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}  # as in genai_otel_suite_outcomes
 # Our settings and the peers' must not leak into either run from the caller's environment.
 _SETTING_PREFIXES = ("GENAI_OTEL_", "OTEL_")
 
@@ -69,16 +72,19 @@ def _suite_directory(client: str, workdir: Path) -> Path:
     )
     archive = workdir / f"{client}-{installed}.tar.gz"
     with tarfile.open(archive) as sdist:
-        sdist.extractall(workdir, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
+            sdist.extractall(workdir, filter="data")
+        else:
+            sdist.extractall(workdir)  # an sdist from PyPI, of a client this venv installed anyway
     return directory
 
 
 def _environment(instrumented: bool, runs: Path, name: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(_SETTING_PREFIXES)}
     env["PYTHONPATH"] = str(HERE)
-    env["GENAI_OTEL_CLIENT_SUITE_OUTCOMES"] = str(runs / name)
+    env[OUTCOMES_ENV] = str(runs / name)
     if instrumented:
-        env["GENAI_OTEL_CLIENT_SUITE_REPORT"] = str(runs / f"{name}-spans")
+        env[REPORT_ENV] = str(runs / f"{name}-spans")
     return env
 
 
