@@ -39,6 +39,7 @@ from genai_otel.operation import Operation
 from genai_otel.product import span_attributes as product_span_attributes
 from genai_otel.version import __version__
 
+_NO_CONTEXT = otel_context.Context()
 _perf_ns = time.perf_counter_ns
 _wall_ns = time.time_ns
 
@@ -194,7 +195,7 @@ class Recorder:
                 active[sc.GEN_AI_REQUEST_MODEL] = op.request_model
             # Last: once counted, the call is certain to end (and be discounted) exactly once.
             try:
-                self.active_requests.add(1, active)
+                self.active_requests.add(1, active, context=call.metric_context())
                 call.active = active
             except Exception:  # the call is traced all the same, just not counted
                 report_internal_error("counting active requests")
@@ -211,6 +212,7 @@ class Call:
         "chunk_count",
         "chunk_gaps",
         "common",
+        "context",
         "first_chunk_ns",
         "last_chunk_ns",
         "op",
@@ -241,6 +243,9 @@ class Call:
         self.last_chunk_ns = 0
         self.chunk_count = 0
         self.chunk_gaps: array[int] | None = None
+        # A context holding the span, for the metric points the call records: an exemplar then points at
+        # this call's span whatever is current when it ends (a stream ends in the caller's context).
+        self.context: Any = None
 
     @property
     def ended(self) -> bool:
@@ -248,7 +253,17 @@ class Call:
 
     def activate(self) -> object:
         """Make the span current (so HTTP spans nest under it); pass the token to ``deactivate``."""
-        return otel_context.attach(trace.set_span_in_context(self.span))
+        context = trace.set_span_in_context(self.span)
+        if self.context is None:
+            self.context = context
+        return otel_context.attach(context)
+
+    def metric_context(self) -> Any:
+        """The context the call's metric points are recorded in: the span's."""
+        context = self.context
+        if context is None:
+            context = self.context = trace.set_span_in_context(self.span, _NO_CONTEXT)
+        return context
 
     @staticmethod
     def deactivate(token: object) -> None:
@@ -260,7 +275,7 @@ class Call:
         if gaps:
             self.chunk_gaps = array("q")
             try:
-                self._record_gaps(gaps, _metric_attributes(self.op, self.common))
+                self._record_gaps(gaps, _metric_attributes(self.op, self.common), self.metric_context())
             except Exception:
                 report_internal_error("recording chunk gaps")
 
@@ -373,7 +388,7 @@ class Call:
                 try:
                     active = getattr(self, "active", None)
                     if active is not None:
-                        self._recorder.active_requests.add(-1, active)
+                        self._recorder.active_requests.add(-1, active, context=self.metric_context())
                 except Exception:
                     report_internal_error("counting active requests")
             try:
@@ -446,28 +461,34 @@ class Call:
         recorder = self._recorder
         op = self.op
         attributes = _metric_attributes(op, self.common)
+        context = self.metric_context()
         if outcome is None:
             recorder.duration.record(
                 (end_perf_ns - self.start_ns) / 1e9,
                 attributes if error_type is None else {**attributes, sc.ERROR_TYPE: error_type},
+                context,
             )
         if op.input_tokens is not None:
             recorder.token_usage.record(
-                op.input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}
+                op.input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, context
             )
         if op.output_tokens is not None:
             recorder.token_usage.record(
-                op.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+                op.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}, context
             )
         if self.first_chunk_ns:
-            recorder.time_to_first_chunk.record((self.first_chunk_ns - self.start_ns) / 1e9, attributes)
+            recorder.time_to_first_chunk.record(
+                (self.first_chunk_ns - self.start_ns) / 1e9, attributes, context
+            )
         if recorder.server_time_to_first_token is not None:
             if op.server_time_to_first_token is not None:
-                recorder.server_time_to_first_token.record(op.server_time_to_first_token, attributes)
+                recorder.server_time_to_first_token.record(op.server_time_to_first_token, attributes, context)
             if op.server_time_per_output_token is not None:
-                recorder.server_time_per_output_token.record(op.server_time_per_output_token, attributes)
+                recorder.server_time_per_output_token.record(
+                    op.server_time_per_output_token, attributes, context
+                )
         if self.chunk_gaps:
-            self._record_gaps(self.chunk_gaps, attributes)
+            self._record_gaps(self.chunk_gaps, attributes, context)
             self.chunk_gaps = None
         if recorder.cost is not None:
             cost = self._cost()
@@ -478,12 +499,12 @@ class Call:
                     if key in attributes
                 }
                 cost_attributes[sc.GENAI_OTEL_RATE_CARD_VERSION] = recorder.rate_card.version  # type: ignore[union-attr]
-                recorder.cost.add(cost, cost_attributes)
+                recorder.cost.add(cost, cost_attributes, context)
 
-    def _record_gaps(self, gaps: array[int], attributes: dict[str, Any]) -> None:
+    def _record_gaps(self, gaps: array[int], attributes: dict[str, Any], context: Any) -> None:
         record = self._recorder.time_per_output_chunk.record
         for gap in gaps:
-            record(gap / 1e9, attributes)
+            record(gap / 1e9, attributes, context)
 
 
 def _add_throughput(attributes: dict[str, Any], output_tokens: int, first_ns: int, end_ns: int) -> None:

@@ -229,7 +229,9 @@ def _end(
                 span.set_attribute(sc.ERROR_TYPE, error_type(error))
                 if isinstance(error, Exception):
                     record_exception(span, error, telemetry.content.policy)
-        telemetry.tool_duration.record(time.perf_counter() - start, labels)
+        # In the tool span's context, so that an exemplar points at it (the span is no longer current here).
+        context = trace.set_span_in_context(span) if span is not None else None
+        telemetry.tool_duration.record(time.perf_counter() - start, labels, context=context)
     except Exception:
         report_internal_error("ending a tool span")
     finally:
