@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 import ollama
 import openai
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, Sum
 from opentelemetry.sdk.metrics.view import DropAggregation, View
@@ -193,8 +194,12 @@ class StartAttributes(SpanProcessor):
         self.attributes[span.context.span_id] = dict(span.attributes or {})
 
 
-def point_totals(reader: Any) -> dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[int, float]]:
-    """Per metric, kind and attribute set: measurements so far and their total (cumulative)."""
+def point_totals(
+    reader: Any, with_exemplars: set[tuple[str, str, tuple[tuple[str, Any], ...]]] | None = None
+) -> dict[tuple[str, str, tuple[tuple[str, Any], ...]], tuple[int, float]]:
+    """Per metric, kind and attribute set: measurements so far and their total (cumulative). The keys of
+    points with exemplars since the last collection (measurements made in a sampled span's context) are
+    added to ``with_exemplars``."""
     totals = {}
     data = reader.get_metrics_data()
     for resource_metrics in data.resource_metrics if data else ():
@@ -203,19 +208,25 @@ def point_totals(reader: Any) -> dict[tuple[str, str, tuple[tuple[str, Any], ...
                 for point in metric.data.data_points:
                     attributes = tuple(sorted(point.attributes.items()))
                     if isinstance(point, HistogramDataPoint):
-                        totals[(metric.name, "histogram", attributes)] = (point.count, point.sum)
+                        key, total = (metric.name, "histogram", attributes), (point.count, point.sum)
                     elif isinstance(metric.data, Sum):
                         kind = "counter" if metric.data.is_monotonic else "up_down_counter"
                         # A sum keeps no count of adds: a call that changed it is replayed as one add
                         # (an up-down counter's +1 and -1 in one call net to nothing and are not replayed).
-                        totals[(metric.name, kind, attributes)] = (0, point.value)
+                        key, total = (metric.name, kind, attributes), (0, point.value)
+                    else:
+                        continue
+                    totals[key] = total
+                    if with_exemplars is not None and point.exemplars:
+                        with_exemplars.add(key)
     return totals
 
 
 class Floor:
     """The SDK alone, in a set-up of its own, emitting exactly what one instrumented call emitted: each
     span (name, kind, the attributes it started with, those set before it ended, its events and status)
-    and each metric point (instrument, value, attributes).
+    and each metric point (instrument, value, attributes, and whether it was recorded in a span's context,
+    which costs the SDK an exemplar).
 
     ``run_once`` makes the call; ``exporter`` and ``reader`` are where the instrumentation's telemetry
     goes, and ``starts`` must be one of its tracer provider's span processors."""
@@ -231,7 +242,8 @@ class Floor:
         exporter.clear()
         before = point_totals(reader)
         run_once()
-        after = point_totals(reader)
+        in_span: set[tuple[str, str, tuple[tuple[str, Any], ...]]] = set()
+        after = point_totals(reader, in_span)
         self.spans = []
         for span in exporter.get_finished_spans():
             at_start = starts.attributes.get(span.context.span_id, {})
@@ -241,28 +253,31 @@ class Floor:
             events = [(event.name, dict(event.attributes or {})) for event in span.events]
             self.spans.append((span.name, span.kind, at_start, later, events, span.status))
         exporter.clear()
-        # (metric name, kind, value, attributes), one per record() or add()
-        self.points: list[tuple[str, str, float, dict[str, Any]]] = []
-        for (name, kind, attributes), (count, total) in after.items():
+        # (metric name, kind, value, attributes, in a span's context), one per record() or add()
+        self.points: list[tuple[str, str, float, dict[str, Any], bool]] = []
+        for key, (count, total) in after.items():
+            name, kind, attributes = key
             if drop_tpoc and name == sc.METRIC_TIME_PER_OUTPUT_CHUNK:
                 continue
-            earlier_count, earlier_total = before.get((name, kind, attributes), (0, 0))
+            earlier_count, earlier_total = before.get(key, (0, 0))
             added_count, added_total = count - earlier_count, total - earlier_total
+            point = (name, kind, added_total / max(added_count, 1), dict(attributes), key in in_span)
             if kind == "histogram" and added_count > 0:
-                self.points += [(name, kind, added_total / added_count, dict(attributes))] * added_count
+                self.points += [point] * added_count
             elif kind != "histogram" and added_total != 0:
-                self.points.append((name, kind, added_total, dict(attributes)))
+                self.points.append((name, kind, added_total, dict(attributes), key in in_span))
         self.setup = Setup(drop_tpoc)
         self.tracer = self.setup.tracer_provider.get_tracer("floor")
         meter = self.setup.meter_provider.get_meter("floor")
         create = {"histogram": meter.create_histogram, "counter": meter.create_counter}
         instruments = {}
-        for name, kind, _value, _attributes in self.points:
+        for name, kind, _value, _attributes, _in_span in self.points:
             if (name, kind) not in instruments:
                 instrument = create.get(kind, meter.create_up_down_counter)(name)
                 instruments[(name, kind)] = instrument.record if kind == "histogram" else instrument.add
         self._replay = [
-            (instruments[(name, kind)], value, attributes) for name, kind, value, attributes in self.points
+            (instruments[(name, kind)], value, attributes, in_span)
+            for name, kind, value, attributes, in_span in self.points
         ]
 
     @classmethod
@@ -286,8 +301,11 @@ class Floor:
 
     def emit(self) -> None:
         tracer = self.tracer
+        context = None
         for name, kind, at_start, later, events, status in self.spans:
             span = tracer.start_span(name, kind=kind, attributes=at_start)
+            if context is None:
+                context = trace.set_span_in_context(span)
             if later:
                 span.set_attributes(later)
             for event_name, event_attributes in events:
@@ -295,8 +313,8 @@ class Floor:
             if status.status_code is not StatusCode.UNSET:
                 span.set_status(status)
             span.end()
-        for record, value, attributes in self._replay:
-            record(value, attributes)
+        for record, value, attributes, in_span in self._replay:
+            record(value, attributes, context if in_span else None)
 
 
 # --- measurement ---------------------------------------------------------------------------------------------
@@ -366,20 +384,24 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
     return per_chunk(plain), per_chunk(traced)
 
 
-def _record_alone(repeat: int, floor: Floor) -> float:
-    """Median µs of one SDK ``record()`` of a time-per-output-chunk point (its attributes, as ours), alone."""
-    (attributes,) = {
-        tuple(sorted(attributes.items()))
-        for name, _kind, _value, attributes in floor.points
+def _record_alone(repeat: int, floor: Floor, exemplar: bool = True) -> float:
+    """Median µs of one SDK ``record()`` of a time-per-output-chunk point (its attributes and context, as
+    ours), alone; ``exemplar=False`` records it outside any span instead."""
+    ((attributes, in_span),) = {
+        (tuple(sorted(attributes.items())), in_span)
+        for name, _kind, _value, attributes, in_span in floor.points
         if name == sc.METRIC_TIME_PER_OUTPUT_CHUNK
     }
-    histogram = Setup().meter_provider.get_meter("alone").create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    setup = Setup()
+    histogram = setup.meter_provider.get_meter("alone").create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    span = setup.tracer_provider.get_tracer("alone").start_span("stream")
     record, point = histogram.record, dict(attributes)
+    context = trace.set_span_in_context(span) if in_span and exemplar else None
     timings = []
     for _ in range(repeat):
         start = time.thread_time_ns()
         for _chunk in range(CHUNKS):
-            record(0.01, point)
+            record(0.01, point, context)
         timings.append(time.thread_time_ns() - start)
     return statistics.median(timings) / CHUNKS / 1000
 
@@ -492,6 +514,7 @@ def run(rounds: int, calls: int, streams: int) -> dict[str, Any]:
         "median_us": median_us,
         "wrapper_per_chunk_us": traced_chunk - plain_chunk,
         "record_alone_us": _record_alone(rounds * 25, stream_floor),
+        "record_alone_no_exemplar_us": _record_alone(rounds * 25, stream_floor, exemplar=False),
         "redaction_prose_per_kb_us": prose_kb,
         "redaction_dense_per_kb_us": dense_kb,
     }
@@ -758,6 +781,8 @@ def report(result: dict[str, Any], command: str) -> str:
         f"| what TPOC adds per chunk: (all semconv metrics - TPOC off) / {CHUNKS} | "
         f"{(m['stream full overhead'] - m['stream tpoc_off overhead']) / CHUNKS:.2f} |",
         f"| one SDK `record()` of a TPOC point with its attributes, alone | {result['record_alone_us']:.2f} |",
+        "| the same `record()` outside any span (no exemplar) | "
+        f"{result['record_alone_no_exemplar_us']:.2f} |",
         f"| Ollama: the stream wrapper alone (our generator, timestamp, chunk reading, gap buffer), no SDK | "
         f"{result['ollama_wrapper_per_chunk_us']:.2f} |",
         f"| Ollama: all-in, TPOC off: whole stream overhead / {CHUNKS} | {m['ollama stream tpoc_off overhead'] / CHUNKS:.2f} |",

@@ -67,9 +67,10 @@ def test_the_floor_replays_the_same_spans_and_points(
         before = _points(setup.reader)
         operation(client)
         emitted = _spans(setup.exporter)
+        in_span: set[Any] = set()
         added = {
             key: (count - before.get(key, (0, 0))[0], total - before.get(key, (0, 0))[1])
-            for key, (count, total) in _points(setup.reader).items()
+            for key, (count, total) in workload.point_totals(setup.reader, in_span).items()
         }
         floor = workload.Floor(lambda: operation(client), setup.exporter, setup.reader, starts)
     finally:
@@ -78,7 +79,10 @@ def test_the_floor_replays_the_same_spans_and_points(
     floor.emit()
 
     assert emitted and _spans(floor.setup.exporter) == emitted
-    replayed = _points(floor.setup.reader)
+    replayed_in_span: set[Any] = set()
+    replayed = workload.point_totals(floor.setup.reader, replayed_in_span)
+    # Recorded in a span's context (an exemplar each) by the call, and so by the replay.
+    assert in_span and replayed_in_span == in_span
     assert {key: count for key, (count, _total) in replayed.items()} == {
         key: count for key, (count, _total) in added.items() if count
     }
