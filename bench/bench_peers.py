@@ -20,7 +20,8 @@ table shows the median over rounds.
 
 Each process then measures the SDK floor of what its instrumentation emitted: one more call is probed for
 its spans (name, kind, the attributes each started with and those set before it ended, events, status) and
-metric points (instrument, value, attributes), and a fresh SDK set-up like the worker's emits exactly that,
+metric points (instrument, value, attributes, and whether it was recorded in a sampled span's context,
+which costs the SDK an exemplar), and a fresh SDK set-up like the worker's emits exactly that,
 timed right after each of as many untimed instrumented calls. Overhead minus that floor is the
 instrumentation's own code, which compares instrumentations that emit different amounts.
 

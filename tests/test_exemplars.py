@@ -118,6 +118,21 @@ def test_a_stream_read_under_another_span_points_at_the_stream_s_span(
     _assert_exemplars_point_at(telemetry, _llm_span(telemetry), CALL_METRICS | STREAM_METRICS)
 
 
+def test_a_stream_closed_under_another_span_points_at_the_stream_s_span(
+    instrument_both, ollama_client
+) -> None:
+    telemetry = instrument_both()
+    stream = ollama_client.chat(model="llama3.2", messages=QUESTION, stream=True)
+    with telemetry.tracer_provider.get_tracer("app").start_as_current_span("render"):
+        for index, _chunk in enumerate(stream):
+            if index == 2:
+                break
+        stream.close()
+    span = _llm_span(telemetry)
+    assert span.attributes[sc.GENAI_OTEL_OUTCOME] == sc.OUTCOME_CLOSED_EARLY
+    _assert_exemplars_point_at(telemetry, span, STREAM_METRICS)
+
+
 def test_an_abandoned_stream_ended_by_the_collector_points_at_its_span(
     instrument_both, ollama_client
 ) -> None:
