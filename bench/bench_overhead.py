@@ -261,9 +261,9 @@ class Floor:
                 continue
             earlier_count, earlier_total = before.get(key, (0, 0))
             added_count, added_total = count - earlier_count, total - earlier_total
-            point = (name, kind, added_total / max(added_count, 1), dict(attributes), key in in_span)
             if kind == "histogram" and added_count > 0:
-                self.points += [point] * added_count
+                mean = added_total / added_count
+                self.points += [(name, kind, mean, dict(attributes), key in in_span)] * added_count
             elif kind != "histogram" and added_total != 0:
                 self.points.append((name, kind, added_total, dict(attributes), key in in_span))
         self.setup = Setup(drop_tpoc)

@@ -40,6 +40,10 @@ from genai_otel.product import span_attributes as product_span_attributes
 from genai_otel.version import __version__
 
 _NO_CONTEXT = otel_context.Context()
+# For the active-requests counter: a context whose span is not sampled, so the SDK keeps no exemplar. The
+# counter is a gauge to Prometheus, which carries no exemplars on gauges, and an exemplar costs the SDK
+# more than the add() it rides on. (An empty context would not do: the SDK then reads the current one.)
+_NO_EXEMPLAR = trace.set_span_in_context(trace.INVALID_SPAN, _NO_CONTEXT)
 _perf_ns = time.perf_counter_ns
 _wall_ns = time.time_ns
 
@@ -195,7 +199,7 @@ class Recorder:
                 active[sc.GEN_AI_REQUEST_MODEL] = op.request_model
             # Last: once counted, the call is certain to end (and be discounted) exactly once.
             try:
-                self.active_requests.add(1, active, context=call.metric_context())
+                self.active_requests.add(1, active, _NO_EXEMPLAR)
                 call.active = active
             except Exception:  # the call is traced all the same, just not counted
                 report_internal_error("counting active requests")
@@ -388,7 +392,7 @@ class Call:
                 try:
                     active = getattr(self, "active", None)
                     if active is not None:
-                        self._recorder.active_requests.add(-1, active, context=self.metric_context())
+                        self._recorder.active_requests.add(-1, active, _NO_EXEMPLAR)
                 except Exception:
                     report_internal_error("counting active requests")
             try:
