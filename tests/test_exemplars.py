@@ -122,6 +122,31 @@ def test_a_stream_read_under_another_span_points_at_the_stream_s_span(
     _assert_exemplars_point_at(telemetry, _llm_span(telemetry), CALL_METRICS | STREAM_METRICS)
 
 
+@pytest.mark.parametrize("client", ["openai", "ollama"])
+def test_a_stream_s_chunk_gaps_carry_one_exemplar_on_the_slowest(
+    instrument_both, llm_server, openai_client, client: str
+) -> None:
+    telemetry = instrument_both()
+    headers = {"X-Fake-Chunks": "40"}
+    if client == "openai":
+        stream = openai_client.chat.completions.create(
+            model="gpt-test", messages=QUESTION, stream=True, extra_headers=headers
+        )
+    else:
+        ollama = pytest.importorskip("ollama")
+
+        stream = ollama.Client(host=llm_server.base_url, headers=headers).chat(
+            model="llama3.2", messages=QUESTION, stream=True
+        )
+    for _ in stream:
+        pass
+    (point,) = telemetry.metric_points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    assert point.count >= 30
+    (exemplar,) = point.exemplars
+    assert exemplar.value == point.max
+    assert exemplar.span_id == _llm_span(telemetry).context.span_id
+
+
 def test_a_stream_closed_under_another_span_points_at_the_stream_s_span(
     instrument_both, ollama_client
 ) -> None:
