@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 import genai_otel
 from genai_otel import semconv as sc
+from genai_otel import streaming
 from genai_otel.product import configure_product
 
 QUESTION = [{"role": "user", "content": "Where is my parcel?"}]
@@ -219,3 +220,54 @@ def test_sampled_out_calls_carry_no_exemplar_and_lose_no_point(llm_server, ollam
                 names.add(metric.name)
                 assert all(not point.exemplars for point in metric.data.data_points), metric.name
     assert names >= CALL_METRICS | STREAM_METRICS
+
+
+class _CountingFilter(TraceBasedExemplarFilter):
+    """The SDK's default filter, counting the measurements it lets keep an exemplar."""
+
+    def __init__(self) -> None:
+        self.sampled = 0
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> bool:
+        sampled = super().should_sample(*args, **kwargs)
+        self.sampled += sampled
+        return sampled
+
+
+def test_a_long_stream_s_gaps_carry_one_exemplar_per_flushed_batch(
+    monkeypatch, llm_server, openai_client
+) -> None:
+    """Streams longer than the gap buffer record their gaps in batches as they go: one exemplar each."""
+    from genai_otel.openai import OpenAIInstrumentor
+
+    monkeypatch.setattr(streaming, "_FLUSH_EVERY", 10)
+    exemplar_filter = _CountingFilter()
+    tracer_provider = TracerProvider()
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader], exemplar_filter=exemplar_filter)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    try:
+        stream = openai_client.chat.completions.create(
+            model="gpt-test",
+            messages=QUESTION,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"X-Fake-Chunks": "45"},
+        )
+        for _ in stream:
+            pass
+    finally:
+        instrumentor.uninstrument()
+    points = {
+        metric.name: metric.data.data_points
+        for resource_metrics in reader.get_metrics_data().resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+    }
+    (gaps,) = points[sc.METRIC_TIME_PER_OUTPUT_CHUNK]
+    chunks = gaps.count + 1
+    batches = -(-chunks // 10)  # a flush at every 10th chunk, then the rest at the end
+    assert batches >= 5
+    # Duration, time to first chunk and two token counts, one exemplar each; the gaps, one per batch.
+    assert exemplar_filter.sampled == 4 + batches
