@@ -28,6 +28,7 @@ from genai_otel.config import (
     CONTENT_STORE_FLUSH_TIMEOUT_MS_RANGE,
     CONTENT_STORE_QUEUE_BYTES_RANGE,
     CONTENT_STORE_QUEUE_SIZE_RANGE,
+    INSTRUMENT_ARGUMENTS,
     PREVIEW_CHARS_RANGE,
     REDACTION_TIMEOUT_MS_RANGE,
     Settings,
@@ -900,6 +901,106 @@ def test_ollama_with_broken_settings_is_still_traced(monkeypatch, telemetry, oll
     named = sorted(w.split()[1].split("=")[0].split(":")[0] for w in warnings)
     # GENAI_OTEL_PROVIDER_MAP is for OpenAI clients only: the Ollama instrumentor does not read it.
     assert named == ["GENAI_OTEL_CONTENT_MAX_LENGTH", "instrument(rate_card", "instrument(redact_disable"]
+
+
+# --- arguments instrument() does not take ---------------------------------------------------------------------
+def test_the_keywords_tested_here_are_every_argument_instrument_takes() -> None:
+    assert set(INSTRUMENT_KEYWORDS) == INSTRUMENT_ARGUMENTS
+
+
+def test_an_unknown_instrument_argument_is_named_in_one_warning_and_the_rest_applies(
+    instrument_openai, openai_client, caplog
+) -> None:
+    # A typo of capture_message_content must not look applied; it is not applied either (content off).
+    span, warnings = _instrument_and_call(
+        instrument_openai,
+        openai_client,
+        caplog,
+        capture_content="SPAN_ONLY",
+        provider_map={"*": "vllm"},
+        retries=3,
+    )
+    assert warnings == ["genai-otel: instrument: unknown settings ['capture_content', 'retries'] ignored"]
+    assert span.attributes[sc.GEN_AI_PROVIDER_NAME] == "vllm"
+    assert sc.GEN_AI_INPUT_MESSAGES not in span.attributes
+    assert sc.GENAI_OTEL_CONTENT_CAPTURED not in span.attributes
+
+
+def test_the_same_unknown_argument_is_warned_about_once(telemetry, openai_client, caplog) -> None:
+    instrumentor = OpenAIInstrumentor()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        for _ in range(3):
+            instrumentor.instrument(**telemetry.providers(), capture_content=True)
+            _chat(openai_client)
+            instrumentor.uninstrument()
+    assert _warnings(caplog) == ["genai-otel: instrument: unknown settings ['capture_content'] ignored"]
+    assert len(_chat_spans(telemetry)) == 3
+
+
+def test_event_logger_provider_is_named_with_where_events_go(telemetry, ollama_client, caplog) -> None:
+    from genai_otel.ollama import OllamaInstrumentor
+
+    instrumentor = OllamaInstrumentor()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        instrumentor.instrument(**telemetry.providers(), event_logger_provider=object())
+        try:
+            ollama_client.chat(model="llama-test", messages=MESSAGES)
+        finally:
+            instrumentor.uninstrument()
+    assert _warnings(caplog) == [
+        "genai-otel: instrument: unknown settings ['event_logger_provider'] ignored "
+        "(genai-otel emits its events through logger_provider)"
+    ]
+    assert len(telemetry.spans()) == 1
+
+
+def test_configure_product_names_an_unknown_argument_in_one_warning(product_reset, caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        settings = configure_product(prefx="shop", max_value_length=32)
+        configure_product(prefx="shop", max_value_length=32)
+    assert _warnings(caplog) == ["genai-otel: configure_product: unknown settings ['prefx'] ignored"]
+    assert settings.max_value_length == 32
+
+
+@pytest.mark.parametrize("function", ["instrument", "configure_product"])
+def test_hostile_unknown_argument_names_give_one_short_escaped_warning(
+    function, telemetry, openai_client, caplog, product_reset
+) -> None:
+    names = {"x" * 100_000: 1, "line\nforged: genai-otel: all clear": 2, "\ud800": 3}
+    names.update({f"extra_{index}": index for index in range(20)})
+    instrumentor = OpenAIInstrumentor()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        if function == "instrument":
+            instrumentor.instrument(**telemetry.providers(), **names)
+            try:
+                _chat(openai_client)
+            finally:
+                instrumentor.uninstrument()
+        else:
+            configure_product(**names)
+    (warning,) = _warnings(caplog)
+    assert warning.startswith(f"genai-otel: {function}: unknown settings [")
+    assert warning.endswith(", ... (23 in all)] ignored")
+    assert len(warning) < 1_000
+    assert "\n" not in warning and warning.isprintable()
+    warning.encode("utf-8")  # no lone surrogate reaches the log
+    if function == "instrument":
+        assert len(_chat_spans(telemetry)) == 1
+
+
+def test_base_instrumentor_arguments_are_not_unknown(telemetry, openai_client, caplog) -> None:
+    # opentelemetry-instrument passes skip_dep_check; BaseInstrumentor takes both before they reach us.
+    instrumentor = OpenAIInstrumentor()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        instrumentor.instrument(
+            **telemetry.providers(), skip_dep_check=True, raise_exception_on_conflict=False
+        )
+        try:
+            _chat(openai_client)
+        finally:
+            instrumentor.uninstrument()
+    assert _warnings(caplog) == []
+    assert len(_chat_spans(telemetry)) == 1
 
 
 AUTO_APP = """

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from genai_otel import semconv as sc
-from genai_otel.config import Settings
-from genai_otel.product import _CONTENT_ARGUMENTS, _PRODUCT_ARGUMENTS
+from genai_otel.config import CONTENT_ARGUMENTS, INSTRUMENT_ARGUMENTS, Settings
+from genai_otel.product import _PRODUCT_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "genai_otel"
@@ -79,12 +79,14 @@ def test_readme_instrument_arguments_are_the_ones_read() -> None:
         re.findall(r'kwargs\.get\("([a-z_]+)"\)', config)
     )
     assert read - documented == set()
+    # ... and those are exactly the ones instrument() takes without a warning.
+    assert documented == INSTRUMENT_ARGUMENTS
 
 
 def test_readme_product_arguments_are_the_ones_configure_product_takes() -> None:
     rows = _table_after(_text("README.md"), PRODUCT_TABLE)
     documented = {name for row in rows for name in _names(row[1])}
-    assert documented - (_PRODUCT_ARGUMENTS | _CONTENT_ARGUMENTS) == set()
+    assert documented - (_PRODUCT_ARGUMENTS | CONTENT_ARGUMENTS) == set()
     assert _PRODUCT_ARGUMENTS - documented == set()
 
 

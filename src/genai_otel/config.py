@@ -61,6 +61,23 @@ STORE_ARGUMENTS = (
     "content_store_flush_timeout_ms",
 )
 
+# The content-capture arguments, taken by instrument() and by configure_product() alike.
+CONTENT_ARGUMENTS = frozenset(
+    {
+        "capture_message_content",
+        "content_max_length",
+        "capture_binary",
+        "hash_inputs",
+        "hash_key",
+        "redaction_policy",
+        "redact_patterns",
+        "redact_disable",
+        "redactor",
+        "redaction_timeout_ms",
+        *STORE_ARGUMENTS,
+    }
+)
+
 # Documented ranges (README, Configuration): values outside are clamped, with a warning.
 CONTENT_MAX_LENGTH_RANGE = (1, 1_048_576)
 REDACTION_TIMEOUT_MS_RANGE = (1, 60_000)  # far below threading.TIMEOUT_MAX; a call waits at most this
@@ -93,6 +110,14 @@ def described(name: str, value: Any, secret: bool = False) -> str:
     if name.endswith("=...)"):
         return f"{name[:-4]}{text})"
     return f"{name}={text}"
+
+
+def warn_unknown_arguments(function: str, names: Iterable[Any], hint: str = "") -> None:
+    """One warning naming the arguments ``function`` does not take: at most ten, each shown short and
+    escaped (a name can be any string, through ``**mapping``)."""
+    listed = [shown(name) for name in sorted(names, key=str)]
+    text = ", ".join(listed[:10]) + (f", ... ({len(listed)} in all)" if len(listed) > 10 else "")
+    warn_setting_once(f"{function}:unknown:{text}", f"{function}: unknown settings [{text}] ignored{hint}")
 
 
 def _never_raises(reader: R) -> R:
@@ -676,7 +701,16 @@ class Settings:
 
     @classmethod
     def load(cls, **kwargs: Any) -> Settings:
-        """Each setting read on its own; never raises."""
+        """Each setting read on its own; never raises. An argument instrument() does not take (a typo, or
+        another instrumentation's) is named in one warning: silently ignored, it would look applied."""
+        unknown = set(kwargs) - INSTRUMENT_ARGUMENTS
+        if unknown:
+            hint = (
+                " (genai-otel emits its events through logger_provider)"
+                if "event_logger_provider" in unknown
+                else ""
+            )
+            warn_unknown_arguments("instrument", unknown, hint)
         chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
         records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
         preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
@@ -715,7 +749,14 @@ class Settings:
         )
 
 
+# Every argument instrument() takes (BaseInstrumentor takes skip_dep_check and raise_exception_on_conflict
+# itself, before they get here).
+INSTRUMENT_ARGUMENTS = (frozenset(Settings.__dataclass_fields__) - {"content"}) | CONTENT_ARGUMENTS
+
+
 __all__ = [
+    "CONTENT_ARGUMENTS",
+    "INSTRUMENT_ARGUMENTS",
     "Settings",
     "described",
     "load_content_settings",
@@ -732,4 +773,5 @@ __all__ = [
     "read_text",
     "setting",
     "shown",
+    "warn_unknown_arguments",
 ]

@@ -35,7 +35,7 @@ from genai_otel._encoding import encodable_text
 from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
 from genai_otel.config import (
-    STORE_ARGUMENTS,
+    CONTENT_ARGUMENTS,
     described,
     load_content_settings,
     read_bool,
@@ -44,6 +44,7 @@ from genai_otel.config import (
     read_provider,
     read_text,
     setting,
+    warn_unknown_arguments,
 )
 from genai_otel.content import ContentRecorder, ContentSettings
 from genai_otel.version import __version__
@@ -174,7 +175,7 @@ def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
         on_stalled_loop=callback,
         raise_on_stalled_loop=read_bool(*source("raise_on_stalled_loop"), False),
         content=load_content_settings(
-            {k: v for k, v in overrides.items() if k in _CONTENT_ARGUMENTS}, "configure_product"
+            {k: v for k, v in overrides.items() if k in CONTENT_ARGUMENTS}, "configure_product"
         ),
     )
 
@@ -276,23 +277,6 @@ def _get_telemetry() -> _Telemetry:
     return telemetry
 
 
-_CONTENT_ARGUMENTS = frozenset(
-    {
-        "capture_message_content",
-        "content_max_length",
-        "capture_binary",
-        "hash_inputs",
-        "hash_key",
-        "redaction_policy",
-        "redact_patterns",
-        "redact_disable",
-        "redactor",
-        "redaction_timeout_ms",
-        *STORE_ARGUMENTS,
-    }
-)
-
-
 _PRODUCT_ARGUMENTS = frozenset(ProductSettings.__dataclass_fields__) - {"content"}
 
 
@@ -307,9 +291,9 @@ def configure_product(**overrides: Any) -> ProductSettings:
     by its default. Never raises."""
     global _telemetry
     try:
-        unknown = sorted(set(overrides) - _PRODUCT_ARGUMENTS - _CONTENT_ARGUMENTS)
+        unknown = set(overrides) - _PRODUCT_ARGUMENTS - CONTENT_ARGUMENTS
         if unknown:
-            warn_setting_once("configure_product", f"configure_product: unknown settings {unknown} ignored")
+            warn_unknown_arguments("configure_product", unknown)
         with _settings_lock:
             _telemetry = _build_telemetry(_product_settings(overrides))
             return _telemetry.settings
