@@ -6,6 +6,7 @@ Importable as ``tests.evaluation_app`` from the repository root; the loopback se
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -57,3 +58,21 @@ def word_share(case: dict[str, Any], output: str) -> Score:
 
 def judge_down(case: dict[str, Any], output: str) -> float:
     raise TimeoutError("judge timed out")
+
+
+alias_of_mentions = mentions_expected
+
+
+def _judge(case: dict[str, Any], output: str) -> float:
+    return 1.0 if case["expected"] in output else 0.0
+
+
+_judge.evaluation_name = "groundedness"  # type: ignore[attr-defined]
+named_judge = _judge
+
+
+def _share_at(case: dict[str, Any], output: str, threshold: float) -> bool:
+    return word_share(case, output).value >= threshold
+
+
+partial_share = functools.partial(_share_at, threshold=0.5)

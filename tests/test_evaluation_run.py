@@ -232,9 +232,20 @@ def test_summary_round_trips_through_json() -> None:
     summary = _summary(g={"count": 3, "mean": 0.5, "pass_rate": None, "errors": 1})
     again = EvaluationSummary.from_dict(json.loads(json.dumps(summary.to_dict())))
     assert again.scorers == summary.scorers and again.cases == 10
-    for bad in ({}, {"scorers": []}, {"scorers": {"g": {"mean": "high"}}}, [1]):
+    for bad in ({}, {"scorers": []}, {"scorers": {"g": {"mean": "high"}}}, [1], *WRONG_TYPED_SUMMARIES):
         with pytest.raises(ValueError):
             EvaluationSummary.from_dict(bad)
+
+
+# JSON summaries whose fields have the wrong types: each is a ValueError, never a TypeError or OverflowError.
+WRONG_TYPED_SUMMARIES = [
+    {"scorers": {"g": {"count": [1]}}, "cases": 2},
+    {"scorers": {"g": {"count": float("inf")}}},
+    {"scorers": {"g": {"errors": {"n": 1}}}},
+    {"scorers": {}, "failures": 5},
+    {"scorers": {}, "cases": [1]},
+    {"scorers": {}, "target_errors": "many"},
+]
 
 
 # --- the command line, as a subprocess --------------------------------------------------------------
@@ -375,6 +386,35 @@ def test_cli_unusable_arguments_exit_2_with_one_clear_line(
     assert done.returncode == 2, done.stdout + done.stderr
     assert complaint in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("summary", WRONG_TYPED_SUMMARIES)
+def test_cli_baseline_with_wrong_typed_fields_exits_2_naming_it(
+    tmp_path, llm_server, cases_file, summary
+) -> None:
+    """A corrupt baseline is a run that could not start (2), not a blocked promotion (1)."""
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(summary))  # Infinity included: Python's json writes and reads it
+    done = _cli(tmp_path, llm_server, *_run_arguments(cases_file, "answer", "--baseline", str(baseline)))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--baseline {baseline}: not a summary written by genai-otel eval" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_names_scorers_as_run_does(tmp_path, llm_server, cases_file) -> None:
+    """docs/quality.md: a scorer's evaluation_name, else its function's name (an alias keeps the
+    function's); a callable with neither, such as a functools.partial, is named after the colon."""
+    done = _cli(
+        tmp_path,
+        llm_server,
+        "--cases", str(cases_file), "--target", "tests.evaluation_app:answer",
+        "--scorer", "tests.evaluation_app:alias_of_mentions",
+        "--scorer", "tests.evaluation_app:named_judge",
+        "--scorer", "tests.evaluation_app:partial_share",
+        "--name", "n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)["scorers"]) == {"mentions_expected", "groundedness", "partial_share"}
 
 
 def test_cli_bad_cases_line_is_named(tmp_path, llm_server) -> None:

@@ -191,8 +191,12 @@ def main(arguments: argparse.Namespace) -> int:
         scorers = {}
         for spec in arguments.scorer:
             scorer = load_callable(spec, "--scorer")
+            # As run() names it (evaluation_name, else the function's name); a callable with neither,
+            # such as a functools.partial, by the name after the colon.
             scorer_name = str(
-                getattr(scorer, "evaluation_name", None) or spec.rpartition(":")[2].split(".")[-1]
+                getattr(scorer, "evaluation_name", None)
+                or getattr(scorer, "__name__", None)
+                or spec.rpartition(":")[2].split(".")[-1]
             )
             if scorer_name in scorers:
                 raise _Unusable(f"--scorer {spec!r}: a scorer named {scorer_name!r} is given twice")

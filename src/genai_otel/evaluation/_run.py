@@ -72,19 +72,32 @@ class EvaluationSummary:
             if not isinstance(values, Mapping):
                 raise ValueError(f"scorer {scorer!r}: not an object")
             scorers[str(scorer)] = ScorerSummary(
-                count=int(values.get("count") or 0),
+                count=_whole(values.get("count"), f"scorer {scorer!r} count"),
                 mean=_number_or_none(values.get("mean"), f"scorer {scorer!r} mean"),
                 pass_rate=_number_or_none(values.get("pass_rate"), f"scorer {scorer!r} pass_rate"),
-                errors=int(values.get("errors") or 0),
+                errors=_whole(values.get("errors"), f"scorer {scorer!r} errors"),
             )
+        failures = data.get("failures") or []
+        if not isinstance(failures, list):
+            raise ValueError(f"failures is not a list: {type(failures).__name__}")
         return cls(
             name=str(data.get("name", "")),
             run_id=str(data.get("run_id", "")),
-            cases=int(data.get("cases") or 0),
-            target_errors=int(data.get("target_errors") or 0),
+            cases=_whole(data.get("cases"), "cases"),
+            target_errors=_whole(data.get("target_errors"), "target_errors"),
             scorers=scorers,
-            failures=list(data.get("failures") or []),
+            failures=list(failures),
         )
+
+
+def _whole(value: Any, what: str) -> int:
+    """A count as the summary holds it (absent or null: 0); ValueError for anything int() cannot take."""
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{what} is not a whole number: {type(value).__name__}") from exc
 
 
 def _number_or_none(value: Any, what: str) -> float | None:
