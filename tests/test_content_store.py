@@ -450,6 +450,10 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
         ("nosuchprotocol://bucket/x", "not a usable fsspec URL"),
         ("gs://bucket/prefix", "needs a package"),  # gcsfs is not installed
         ("s3://", "names no bucket"),
+        ("file://", "names no bucket"),  # fsspec reads it as the current directory
+        ("file:///", "names no bucket"),
+        ("memory://", "names no bucket"),
+        ("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@/", "names no bucket"),
         ("   ", "is empty"),
     ],
 )
@@ -461,6 +465,7 @@ def test_unusable_store_falls_back_with_one_warning(instrument_openai, openai_cl
     warnings = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
     if url.strip():
         assert len(warnings) == 1 and expected in warnings[0], warnings
+        assert "AKIAIOSFODNN7EXAMPLE" not in warnings[0] and "wJalrXUtnFEMIK7MDENG" not in warnings[0]
     for span in telemetry.spans():
         assert json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
         assert sc.GEN_AI_INPUT_MESSAGES_REF not in span.attributes
@@ -826,10 +831,10 @@ def test_s3_server_stopped_mid_run(instrument_openai, openai_client, s3, long_ba
 
 
 # --- purge -----------------------------------------------------------------------------------------------------
-def _purge(*arguments: str) -> subprocess.CompletedProcess[str]:
+def _purge(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "genai_otel.cli"]
     return subprocess.run(
-        [*command, "content", "purge", *arguments], capture_output=True, text=True, timeout=120
+        [*command, "content", "purge", *arguments], capture_output=True, text=True, timeout=120, cwd=cwd
     )
 
 
@@ -876,6 +881,33 @@ def test_purge_s3(s3):
 def test_purge_refuses_an_unclear_age(tmp_path, age):
     result = _purge(f"--older-than={age}", tmp_path.as_uri())
     assert result.returncode == 1 and "number of days" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["file://", "file:///", "", "  ", "memory://", "s3://"])
+def test_purge_refuses_a_url_that_names_no_store(tmp_path, url):
+    """fsspec reads ``file://`` and an empty URL as the current directory: purging it would delete whatever
+    dated directories it holds. Refused, as the store refuses such a URL."""
+    planted = _plant(tmp_path, "2020/01/01")
+    result = _purge("--older-than", "30d", url, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "names no bucket or directory" in result.stderr or "give the store's URL" in result.stderr
+    assert planted.exists() and "delet" not in result.stdout
+
+
+def test_purge_never_prints_the_urls_credentials(tmp_path):
+    result = _purge("--older-than", "30d", "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket/x")
+    assert result.returncode == 1
+    assert "AKIAIOSFODNN7EXAMPLE" not in result.stderr + result.stdout
+    assert "wJalrXUtnFEMIK7MDENG" not in result.stderr + result.stdout
+
+
+def test_credentials_are_cut_from_error_texts_that_repeat_them():
+    from genai_otel.content_store._layout import without_credentials
+
+    url = "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket/x"
+    text = 'bad bucket "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket"; key AKIAIOSFODNN7EXAMPLE'
+    assert without_credentials(text, url) == 'bad bucket "***@bucket"; key ***'
+    assert without_credentials("unchanged", "s3://bucket/x") == "unchanged"
 
 
 def test_get_refuses_what_is_not_a_reference():

@@ -19,7 +19,13 @@ import sys
 from typing import Any
 
 import genai_otel.content_store._crypto as _crypto
-from genai_otel.content_store._layout import split_reference
+from genai_otel.content_store._layout import (
+    names_a_location,
+    shown_url,
+    split_reference,
+    without_credentials,
+)
+from genai_otel.redaction import scrub_secrets
 
 KEY_ENV = "GENAI_OTEL_CONTENT_STORE_KEY"
 _AGE = re.compile(r"^\s*(\d+)\s*d\s*$")
@@ -94,14 +100,22 @@ def _purge(arguments: argparse.Namespace) -> int:
     match = _AGE.match(arguments.older_than)
     if match is None:
         return _fail(f"--older-than {arguments.older_than!r}: give a number of days, e.g. 30d")
+    # Refused as the store refuses it: a URL that names no directory would purge the current one, or /.
+    url = shown_url(arguments.url)  # never the credentials, in cron mail or CI logs
+    if not arguments.url.strip():
+        return _fail("give the store's URL, as in GENAI_OTEL_CONTENT_STORE")
     try:
         fsspec = _fsspec()
         filesystem, root = fsspec.core.url_to_fs(arguments.url)
     except ImportError as exc:
         return _fail(f"needs a package that is not installed ({exc}); pip install 'genai-otel[store]'")
     except Exception as exc:
-        return _fail(f"{arguments.url!r} is not a usable fsspec URL ({exc})")
+        return _fail(
+            f"{url!r} is not a usable fsspec URL ({type(exc).__name__}: {_error_text(exc, arguments.url)})"
+        )
     root = root.rstrip("/")
+    if not names_a_location(arguments.url, root):
+        return _fail(f"{url!r} names no bucket or directory")
     # A day goes once all of it is older than the age: nothing younger than the age is ever deleted.
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=int(match.group(1)))
     removed = 0
@@ -117,11 +131,15 @@ def _purge(arguments: argparse.Namespace) -> int:
     except FileNotFoundError:
         pass  # an empty or never-written store
     except Exception as exc:
-        return _fail(f"purging {arguments.url}: {type(exc).__name__}: {exc}")
+        return _fail(f"purging {url}: {type(exc).__name__}: {_error_text(exc, arguments.url)}")
     print(
         f"{'would delete' if arguments.dry_run else 'deleted'} {removed} day(s) older than {match.group(1)} days"
     )
     return 0
+
+
+def _error_text(exc: BaseException, url: str) -> str:
+    return scrub_secrets(without_credentials(str(exc), url))
 
 
 def _children(filesystem: Any, path: str, digits: int) -> list[tuple[str, str]]:

@@ -18,6 +18,33 @@ def layout_key(trace_id: int, span_id: int, now: float | None = None) -> str:
     return f"{day}/{trace_id:032x}/{span_id:016x}.json"
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//)?")
+
+
+def names_a_location(url: str, root: str) -> bool:
+    """Whether the URL names a bucket or directory: ``file://`` and ``s3://`` name none (fsspec reads
+    the first as the current directory), nor does a root of ``/``."""
+    return bool(_SCHEME.sub("", public_url(url.strip()), count=1).strip("/")) and bool(root.strip("/"))
+
+
+def shown_url(url: str) -> str:
+    """``public_url`` for a message: ``file://`` stays ``file://``, not ``file:``."""
+    shown = public_url(url)
+    return shown + "//" if shown.endswith(":") and "://" in url else shown
+
+
+def without_credentials(text: str, url: str) -> str:
+    """``text`` (an error message about ``url``) without the URL's user and password, which a library
+    may repeat, e.g. taking them for a bucket name."""
+    _, separator, rest = url.partition("://")
+    credentials = rest.partition("/")[0].rpartition("@")[0] if separator else ""
+    # The user and the password alone too, unless so short that hiding them would garble the message.
+    parts = {part for part in credentials.split(":") if len(part) >= 4}
+    for secret in sorted({credentials, *parts} - {""}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def public_url(url: str) -> str:
     """The URL without credentials, query or fragment: safe to put on a span."""
     scheme, separator, rest = url.partition("://")

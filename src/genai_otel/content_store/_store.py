@@ -15,7 +15,13 @@ from opentelemetry import metrics
 import genai_otel.content_store._crypto as _crypto
 from genai_otel import semconv as sc
 from genai_otel._failsafe import report_internal_error, warn_setting_once
-from genai_otel.content_store._layout import layout_key, public_url
+from genai_otel.content_store._layout import (
+    layout_key,
+    names_a_location,
+    public_url,
+    shown_url,
+    without_credentials,
+)
 from genai_otel.content_store._settings import StoreSettings
 from genai_otel.content_store._writer import Writer
 from genai_otel.redaction import scrub_secrets
@@ -213,17 +219,17 @@ def _open(settings: StoreSettings, meter_provider: Any) -> ContentStore | None:
     except ImportError as exc:
         _fallback(
             source,
-            f"{source}={public_url(url)!r} needs a package that is not installed ({scrub_secrets(str(exc))})",
+            f"{source}={public_url(url)!r} needs a package that is not installed ({_error_text(exc, url)})",
         )
         return None
     except Exception as exc:
         _fallback(
             source,
-            f"{source}={public_url(url)!r} is not a usable fsspec URL ({type(exc).__name__}: {scrub_secrets(str(exc))})",
+            f"{source}={public_url(url)!r} is not a usable fsspec URL ({type(exc).__name__}: {_error_text(exc, url)})",
         )
         return None
-    if not root.strip("/"):
-        _fallback(source, f"{source}={public_url(url)!r} names no bucket or directory")
+    if not names_a_location(url, root):
+        _fallback(source, f"{source}={shown_url(url)!r} names no bucket or directory")
         return None
     keys = None
     if settings.keys:
@@ -256,10 +262,14 @@ def _open(settings: StoreSettings, meter_provider: Any) -> ContentStore | None:
     except Exception as exc:
         _fallback(
             source,
-            f"{source}={public_url(url)!r} could not be opened ({type(exc).__name__}: {scrub_secrets(str(exc))})",
+            f"{source}={public_url(url)!r} could not be opened ({type(exc).__name__}: {_error_text(exc, url)})",
         )
         return None
     return store
+
+
+def _error_text(exc: BaseException, url: str) -> str:
+    return scrub_secrets(without_credentials(str(exc), url))
 
 
 def _protocols(filesystem: Any) -> tuple[str, ...]:
