@@ -34,6 +34,7 @@ from genai_otel import semconv as sc
 from genai_otel._encoding import encodable_text
 from genai_otel._exceptions import record_exception
 from genai_otel._failsafe import report_internal_error, warn_setting_once
+from genai_otel._values import integer
 from genai_otel.config import (
     CONTENT_ARGUMENTS,
     described,
@@ -305,8 +306,17 @@ def configure_product(**overrides: Any) -> ProductSettings:
 # --- validation ---------------------------------------------------------------------------------------------
 def _valid_value(key: str, value: Any, telemetry: _Telemetry) -> Any:
     """The value if it can be an attribute, else None (with one warning naming the key)."""
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+    if isinstance(value, (bool, float)):
         return value
+    if isinstance(value, int):
+        if integer(value) is not None:
+            return value
+        # OTLP's int64: out of it the attribute is dropped by the encoder, and on a metric point it
+        # fails the export of the whole batch.
+        warn_setting_once(
+            f"value-range:{key}", f"product attribute {key} dropped: an integer outside the 64-bit range"
+        )
+        return None
     if isinstance(value, str):
         if len(value) <= telemetry.settings.max_value_length:
             return encodable_text(str(value))

@@ -26,6 +26,7 @@ from genai_otel import semconv as sc
 from genai_otel._values import count as _count
 from genai_otel._values import field as _field
 from genai_otel._values import integer as _integer
+from genai_otel._values import non_negative_integer as _non_negative
 from genai_otel._values import number as _number
 from genai_otel._values import stop_sequences as _stop_sequences
 from genai_otel._values import text as _text
@@ -43,10 +44,8 @@ _NANOSECONDS = 1e9
 
 
 def _seconds(nanoseconds: Any) -> float | None:
-    if type(nanoseconds) is int:  # nearly always
-        return nanoseconds / _NANOSECONDS if nanoseconds >= 0 else None
-    value = _integer(nanoseconds)
-    return value / _NANOSECONDS if value is not None and value >= 0 else None
+    value = _non_negative(nanoseconds)
+    return value / _NANOSECONDS if value is not None else None
 
 
 def _truthy(value: Any) -> bool:
@@ -221,7 +220,7 @@ def _timing(timings: dict[str, float], response: Any, field: str, attribute: str
 def _read_done(op: Operation, response: Any, generation: bool) -> None:
     """What Ollama sends once: in a complete response, or in the final (``done``) chunk of a stream."""
     op.response_model = _text(getattr(response, "model", None)) or op.response_model
-    op.input_tokens = _integer(getattr(response, "prompt_eval_count", None))
+    op.input_tokens = _non_negative(getattr(response, "prompt_eval_count", None))
     # Collected here and merged once: one dict for the server's timings rather than a call per timing.
     timings: dict[str, float] = {}
     _timing(timings, response, "total_duration", sc.OLLAMA_RESPONSE_TOTAL_DURATION)
@@ -234,7 +233,7 @@ def _read_done(op: Operation, response: Any, generation: bool) -> None:
             # Ollama says "stop" after tool calls too; its own OpenAI-compatible API reports those as
             # tool calls, and so does the semconv vocabulary.
             op.set_finish_reason(0, sc.FINISH_TOOL_CALL if reason == "stop" and op.tool_calls else reason)
-        output_tokens = op.output_tokens = _integer(getattr(response, "eval_count", None))
+        output_tokens = op.output_tokens = _non_negative(getattr(response, "eval_count", None))
         prompt_eval = _timing(
             timings, response, "prompt_eval_duration", sc.OLLAMA_RESPONSE_PROMPT_EVAL_DURATION
         )

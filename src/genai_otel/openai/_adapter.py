@@ -15,6 +15,7 @@ from genai_otel._failsafe import report_internal_error
 from genai_otel._values import count as _count
 from genai_otel._values import field as _field
 from genai_otel._values import integer as _integer
+from genai_otel._values import non_negative_integer as _tokens
 from genai_otel._values import number as _number
 from genai_otel._values import stop_sequences as _stop_sequences
 from genai_otel._values import text as _text
@@ -153,27 +154,27 @@ def mark_stream_closed(instance: Any) -> None:
 
 # --- usage ---------------------------------------------------------------------------------------------
 def _read_chat_usage(op: Operation, usage: Any) -> None:
-    op.input_tokens = _integer(_field(usage, "prompt_tokens"))
-    op.output_tokens = _integer(_field(usage, "completion_tokens"))
+    op.input_tokens = _tokens(_field(usage, "prompt_tokens"))
+    op.output_tokens = _tokens(_field(usage, "completion_tokens"))
     details = _field(usage, "prompt_tokens_details")
     if details is not None:
-        op.cache_read_input_tokens = _integer(_field(details, "cached_tokens"))
-        op.cache_creation_input_tokens = _integer(_field(details, "cache_write_tokens"))
+        op.cache_read_input_tokens = _tokens(_field(details, "cached_tokens"))
+        op.cache_creation_input_tokens = _tokens(_field(details, "cache_write_tokens"))
     details = _field(usage, "completion_tokens_details")
     if details is not None:
-        op.reasoning_output_tokens = _integer(_field(details, "reasoning_tokens"))
+        op.reasoning_output_tokens = _tokens(_field(details, "reasoning_tokens"))
 
 
 def _read_responses_usage(op: Operation, usage: Any) -> None:
-    op.input_tokens = _integer(_field(usage, "input_tokens"))
-    op.output_tokens = _integer(_field(usage, "output_tokens"))
+    op.input_tokens = _tokens(_field(usage, "input_tokens"))
+    op.output_tokens = _tokens(_field(usage, "output_tokens"))
     details = _field(usage, "input_tokens_details")
     if details is not None:
-        op.cache_read_input_tokens = _integer(_field(details, "cached_tokens"))
-        op.cache_creation_input_tokens = _integer(_field(details, "cache_write_tokens"))
+        op.cache_read_input_tokens = _tokens(_field(details, "cached_tokens"))
+        op.cache_creation_input_tokens = _tokens(_field(details, "cache_write_tokens"))
     details = _field(usage, "output_tokens_details")
     if details is not None:
-        op.reasoning_output_tokens = _integer(_field(details, "reasoning_tokens"))
+        op.reasoning_output_tokens = _tokens(_field(details, "reasoning_tokens"))
 
 
 def _read_openai_profile(op: Operation, obj: Any) -> None:
@@ -505,7 +506,7 @@ class EmbeddingsEndpoint:
         op.response_model = _text(getattr(response, "model", None))
         usage = getattr(response, "usage", None)
         if usage is not None:
-            op.input_tokens = _integer(_field(usage, "prompt_tokens"))
+            op.input_tokens = _tokens(_field(usage, "prompt_tokens"))
         data = getattr(response, "data", None)
         if data:
             dimensions = _embedding_dimensions(getattr(data[0], "embedding", None))
