@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from genai_otel.testing.fake_server import FakeLLMServer
+from tests.helpers import BytesServer
 
 
 class EndCounter(SpanProcessor):
@@ -120,6 +121,16 @@ class Telemetry:
 def llm_server() -> Iterator[FakeLLMServer]:
     with FakeLLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def bytes_server() -> Iterator[BytesServer]:
+    """A loopback server answering with the exact bytes given to ``serve()``."""
+    server = BytesServer()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -117,3 +119,51 @@ TRACK_PARCEL_TOOL = {
         "parameters": {"type": "object", "properties": {"parcel_id": {"type": "string"}}},
     },
 }
+
+
+class _BytesHandler(BaseHTTPRequestHandler):
+    server: BytesServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", self.server.content_type)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+
+class BytesServer(ThreadingHTTPServer):
+    """A loopback HTTP server answering every POST with the exact bytes set by :meth:`serve`: the wire
+    shapes recorded from real servers, which the fake server does not produce."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _BytesHandler)
+        self.body = b""
+        self.content_type = "application/json"
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        Thread(target=self.serve_forever, daemon=True).start()
+
+    def serve(self, *documents: Any, stream: str = "") -> None:
+        """One JSON body, or a stream of them: ``sse`` (OpenAI, ending in ``[DONE]``) or ``ndjson`` (Ollama)."""
+        if stream == "sse":
+            self.body = (
+                "".join(f"data: {json.dumps(d)}\n\n" for d in documents).encode() + b"data: [DONE]\n\n"
+            )
+            self.content_type = "text/event-stream"
+        elif stream == "ndjson":
+            self.body = "".join(json.dumps(d) + "\n" for d in documents).encode()
+            self.content_type = "application/x-ndjson"
+        else:
+            (document,) = documents
+            self.body = document if isinstance(document, bytes) else json.dumps(document).encode()
+            self.content_type = "application/json"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()

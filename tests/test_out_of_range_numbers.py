@@ -11,11 +11,7 @@ the real OTLP encoders.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -23,55 +19,10 @@ from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metr
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from genai_otel import semconv as sc
+from tests.helpers import BytesServer
 
 OUT_OF_RANGE = [2**63, 2**64, 10**400, -3]
 MESSAGES = [{"role": "user", "content": "Where is parcel 48213?"}]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    body: bytes = b""
-    content_type = "application/json"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Type", self.server.content_type)
-        self.send_header("Content-Length", str(len(self.server.body)))
-        self.end_headers()
-        self.wfile.write(self.server.body)
-
-
-@pytest.fixture
-def server() -> Iterator[_Server]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _serve(server: _Server, *documents: Any, stream: str = "") -> None:
-    """One JSON body, or a stream: ``sse`` (OpenAI) or ``ndjson`` (Ollama)."""
-    if stream == "sse":
-        server.body = "".join(f"data: {json.dumps(d)}\n\n" for d in documents).encode() + b"data: [DONE]\n\n"
-        server.content_type = "text/event-stream"
-    elif stream == "ndjson":
-        server.body = "".join(json.dumps(d) + "\n" for d in documents).encode()
-        server.content_type = "application/x-ndjson"
-    else:
-        (document,) = documents
-        server.body = json.dumps(document).encode()
-        server.content_type = "application/json"
 
 
 @pytest.fixture
@@ -127,19 +78,19 @@ def _completion(prompt_tokens: Any) -> dict[str, Any]:
     }
 
 
-def _openai(server: _Server) -> Any:
+def _openai(bytes_server: BytesServer) -> Any:
     import openai
 
-    return openai.OpenAI(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", api_key="sk-test", max_retries=0
-    )
+    return openai.OpenAI(base_url=f"{bytes_server.url}/v1", api_key="sk-test", max_retries=0)
 
 
 @pytest.mark.parametrize("tokens", OUT_OF_RANGE)
-def test_openai_chat_usage_out_of_range_is_not_recorded(instrument_openai, server, host_log, tokens) -> None:
+def test_openai_chat_usage_out_of_range_is_not_recorded(
+    instrument_openai, bytes_server, host_log, tokens
+) -> None:
     telemetry = instrument_openai()
-    _serve(server, _completion(tokens))
-    completion = _openai(server).chat.completions.create(model="gpt-test", messages=MESSAGES)
+    bytes_server.serve(_completion(tokens))
+    completion = _openai(bytes_server).chat.completions.create(model="gpt-test", messages=MESSAGES)
     assert completion.usage.prompt_tokens == tokens  # the caller gets what was sent
     span = telemetry.span()
     for name in (
@@ -157,12 +108,11 @@ def test_openai_chat_usage_out_of_range_is_not_recorded(instrument_openai, serve
 
 @pytest.mark.parametrize("tokens", OUT_OF_RANGE)
 def test_openai_stream_usage_out_of_range_is_not_recorded(
-    instrument_openai, server, host_log, tokens
+    instrument_openai, bytes_server, host_log, tokens
 ) -> None:
     telemetry = instrument_openai()
     chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test"}
-    _serve(
-        server,
+    bytes_server.serve(
         {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "At"}}]},
         {**chunk, "choices": [{"index": 0, "delta": {"content": " the depot."}, "finish_reason": "stop"}]},
         {
@@ -172,7 +122,7 @@ def test_openai_stream_usage_out_of_range_is_not_recorded(
         },
         stream="sse",
     )
-    stream = _openai(server).chat.completions.create(
+    stream = _openai(bytes_server).chat.completions.create(
         model="gpt-test", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
     )
     assert [c.usage.completion_tokens for c in stream if c.usage] == [tokens]
@@ -187,12 +137,11 @@ def test_openai_stream_usage_out_of_range_is_not_recorded(
 
 @pytest.mark.parametrize("tokens", OUT_OF_RANGE)
 def test_openai_responses_and_embeddings_usage_out_of_range(
-    instrument_openai, server, host_log, tokens
+    instrument_openai, bytes_server, host_log, tokens
 ) -> None:
     telemetry = instrument_openai()
-    client = _openai(server)
-    _serve(
-        server,
+    client = _openai(bytes_server)
+    bytes_server.serve(
         {
             "id": "resp_1",
             "object": "response",
@@ -213,8 +162,7 @@ def test_openai_responses_and_embeddings_usage_out_of_range(
         },
     )
     client.responses.create(model="gpt-test", input="List.")
-    _serve(
-        server,
+    bytes_server.serve(
         {
             "object": "list",
             "model": "text-embedding-test",
@@ -250,10 +198,9 @@ def _ollama_done(**fields: Any) -> dict[str, Any]:
     }
 
 
-def _ollama(server: _Server) -> Any:
-    import ollama
-
-    return ollama.Client(host=f"http://127.0.0.1:{server.server_address[1]}")
+def _ollama(bytes_server: BytesServer) -> Any:
+    ollama = pytest.importorskip("ollama")
+    return ollama.Client(host=bytes_server.url)
 
 
 OLLAMA_CASES = [
@@ -268,24 +215,23 @@ OLLAMA_CASES = [
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 @pytest.mark.parametrize("fields", OLLAMA_CASES)
 def test_ollama_counts_and_durations_out_of_range_are_not_recorded(
-    telemetry, server, host_log, fields, stream
+    telemetry, bytes_server, host_log, fields, stream
 ) -> None:
     from genai_otel.ollama import OllamaInstrumentor
 
     message = {"role": "assistant", "content": "At the depot."}
     if stream:
-        _serve(
-            server,
+        bytes_server.serve(
             {"model": "llama-test", "created_at": "2026-12-01T00:00:00Z", "message": message, "done": False},
             {**_ollama_done(**fields), "message": {"role": "assistant", "content": ""}},
             stream="ndjson",
         )
     else:
-        _serve(server, {**_ollama_done(**fields), "message": message})
+        bytes_server.serve({**_ollama_done(**fields), "message": message})
     instrumentor = OllamaInstrumentor()
     instrumentor.instrument(**telemetry.providers(), server_metrics=True)
     try:
-        answer = _ollama(server).chat(model="llama-test", messages=MESSAGES, stream=stream)
+        answer = _ollama(bytes_server).chat(model="llama-test", messages=MESSAGES, stream=stream)
         last = list(answer)[-1] if stream else answer
     finally:
         instrumentor.uninstrument()
@@ -331,8 +277,9 @@ def test_a_product_integer_beyond_int64_is_dropped_with_one_warning(
 
 
 def test_request_integers_beyond_int64_are_not_recorded(instrument_both, llm_server, host_log) -> None:
-    import ollama
     import openai
+
+    ollama = pytest.importorskip("ollama")
 
     telemetry = instrument_both()
     client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test", max_retries=0)

@@ -48,6 +48,7 @@ class Operation:
         "server_time_to_first_token",
         "stop_sequences",
         "stream",
+        "streamed_tool_calls",
         "temperature",
         "tool_calls",
         "tool_definitions",
@@ -89,6 +90,9 @@ class Operation:
         self.reasoning_output_tokens: int | None = None
         self.embedding_dimensions: int | None = None
         self.tool_calls: int | None = None
+        # A stream's tool calls seen so far, (choice index, call index, id): some servers repeat a call's
+        # id on every delta of it, and one call is still one call.
+        self.streamed_tool_calls: set[tuple[Any, Any, Any]] | None = None
         # Timings the server measured itself and reported in its response (Ollama does), in seconds.
         self.server_time_to_first_token: float | None = None
         self.server_time_per_output_token: float | None = None

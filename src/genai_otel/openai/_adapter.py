@@ -17,6 +17,7 @@ from genai_otel._values import field as _field
 from genai_otel._values import integer as _integer
 from genai_otel._values import non_negative_integer as _tokens
 from genai_otel._values import number as _number
+from genai_otel._values import sequence as _sequence
 from genai_otel._values import stop_sequences as _stop_sequences
 from genai_otel._values import text as _text
 from genai_otel.content import Message, RequestContent
@@ -124,7 +125,10 @@ def _parsed(result: Any) -> Any:
     their body yet; reading it would change what the caller sees, so they stay unobserved (None).
     """
     if type(result).__name__ == "LegacyAPIResponse":
-        return result.parse()
+        try:
+            return result.parse()
+        except Exception:  # a body the client cannot parse: the caller's own parse() raises the same
+            return None
     if type(result).__name__ in ("APIResponse", "AsyncAPIResponse"):
         return None
     return result
@@ -206,6 +210,21 @@ def _set_chunk_finish_reason(op: Operation, choice: Any, reason: Any) -> None:
     if reason is not None:
         index = getattr(choice, "index", 0)
         op.set_finish_reason(index if isinstance(index, int) else 0, reason)
+
+
+def _count_streamed_tool_call(op: Operation, choice: Any, call: Any, call_id: Any) -> None:
+    key = (getattr(choice, "index", None), getattr(call, "index", None), call_id)
+    try:
+        seen = op.streamed_tool_calls
+        if seen is None:
+            op.streamed_tool_calls = {key}
+        elif key in seen:
+            return
+        else:
+            seen.add(key)
+    except Exception:  # an unhashable index or id from an off-spec server: counted once per such delta
+        pass
+    op.tool_calls = (op.tool_calls or 0) + 1
 
 
 def _set(name: str, read: Any) -> Any:
@@ -326,19 +345,20 @@ class ChatCompletionsEndpoint:
             return False
         if op.tool_definitions:  # tool-call deltas are only worth reading when tools were offered
             for choice in choices:
-                try:
-                    reason = choice.finish_reason
-                    delta = choice.delta
-                    calls = delta.tool_calls
-                except AttributeError:
-                    continue
+                reason = getattr(choice, "finish_reason", None)
                 if reason is not None:
                     _set_chunk_finish_reason(op, choice, reason)
+                delta = getattr(choice, "delta", None)  # a final chunk may carry a finish reason alone
+                if delta is None:
+                    continue
+                calls = getattr(delta, "tool_calls", None)
                 if calls:
-                    for call in calls:
-                        # A tool call's first delta carries its id; later deltas only extend arguments.
-                        if getattr(call, "id", None):
-                            op.tool_calls = (op.tool_calls or 0) + 1
+                    for call in _sequence(calls):
+                        # A tool call's first delta carries its id; later deltas only extend arguments
+                        # (or, from some servers, repeat the id).
+                        call_id = getattr(call, "id", None)
+                        if call_id:
+                            _count_streamed_tool_call(op, choice, call, call_id)
                 else:
                     # Legacy function calling: one call per choice, its first delta carries the name.
                     function_call = getattr(delta, "function_call", None)
@@ -478,10 +498,11 @@ def _embedding_dimensions(vector: Any) -> int | None:
     little-endian float32s, measured from its length without decoding it."""
     if isinstance(vector, list):
         return len(vector)
-    if isinstance(vector, str) and vector:
+    if isinstance(vector, str) and vector and len(vector) % 4 == 0:
         padding = 2 if vector.endswith("==") else 1 if vector.endswith("=") else 0
         decoded_bytes = len(vector) * 3 // 4 - padding
-        return decoded_bytes // 4
+        if decoded_bytes % 4 == 0:  # else no float32 vector: not a length to report
+            return decoded_bytes // 4
     return None
 
 
@@ -507,7 +528,7 @@ class EmbeddingsEndpoint:
         usage = getattr(response, "usage", None)
         if usage is not None:
             op.input_tokens = _tokens(_field(usage, "prompt_tokens"))
-        data = getattr(response, "data", None)
+        data = _sequence(getattr(response, "data", None))
         if data:
             dimensions = _embedding_dimensions(getattr(data[0], "embedding", None))
             if dimensions is not None:
