@@ -269,6 +269,25 @@ def test_baggage_allow_list_and_downstream_spans(instrument_openai, openai_clien
     assert telemetry.span().attributes[TEMPLATE] == "t-propagated"
 
 
+def test_baggage_in_a_service_configured_by_the_environment_alone(
+    monkeypatch, instrument_openai, openai_client
+) -> None:
+    """docs/product-attributes.md: a downstream service with baggage on puts the propagated attributes on
+    its LLM spans. Such a service may set only GENAI_OTEL_PRODUCT_BAGGAGE=true and never call the product
+    API: its first LLM call reads the product settings from the environment."""
+    from genai_otel import product
+
+    monkeypatch.setenv("GENAI_OTEL_PRODUCT_BAGGAGE", "true")
+    monkeypatch.setattr(product, "_telemetry", None)  # as in a fresh process: the product API never used
+    telemetry = instrument_openai()
+    token = otel_context.attach(baggage.set_baggage(TEMPLATE, "t-propagated"))
+    try:
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    finally:
+        otel_context.detach(token)
+    assert telemetry.span().attributes[TEMPLATE] == "t-propagated"
+
+
 def test_baggage_through_the_w3c_propagator(instrument_openai) -> None:
     from opentelemetry.baggage.propagation import W3CBaggagePropagator
 

@@ -384,8 +384,10 @@ def span_attributes() -> dict[str, Any] | None:
     scope = _current.get()
     if scope is not None:
         return scope.attributes
-    telemetry = _telemetry
-    if telemetry is None or not telemetry.settings.baggage:
+    # Built from the environment on a first call without any product API use: a downstream service
+    # that only sets GENAI_OTEL_PRODUCT_BAGGAGE=true reads the baggage too. Once built, one attribute read.
+    telemetry = _telemetry or _get_telemetry()
+    if not telemetry.settings.baggage:
         return None
     found = {}
     for keyword in telemetry.settings.baggage_keys:
