@@ -76,3 +76,11 @@ def _share_at(case: dict[str, Any], output: str, threshold: float) -> bool:
 
 
 partial_share = functools.partial(_share_at, threshold=0.5)
+
+
+class Grader:
+    """Scorers as methods: ``--scorer tests.evaluation_app:Grader.mentions``."""
+
+    @staticmethod
+    def mentions(case: dict[str, Any], output: str) -> bool:
+        return mentions_expected(case, output)

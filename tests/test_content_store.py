@@ -894,6 +894,17 @@ def test_purge_refuses_a_url_that_names_no_store(tmp_path, url):
     assert planted.exists() and "delet" not in result.stdout
 
 
+def test_purge_of_a_store_never_written_deletes_nothing_and_succeeds(tmp_path):
+    result = _purge("--older-than", "30d", (tmp_path / "not-yet").as_uri())
+    assert result.returncode == 0, result.stderr
+    assert "deleted 0 day(s)" in result.stdout
+
+
+def test_purge_negative_age_as_a_separate_word_is_argparses_usage_error(tmp_path):
+    result = _purge("--older-than", "-1d", tmp_path.as_uri())
+    assert result.returncode == 2 and "--older-than" in result.stderr
+
+
 def test_purge_never_prints_the_urls_credentials(tmp_path):
     result = _purge("--older-than", "30d", "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket/x")
     assert result.returncode == 1

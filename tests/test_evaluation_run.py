@@ -249,7 +249,14 @@ WRONG_TYPED_SUMMARIES = [
 
 
 # --- the command line, as a subprocess --------------------------------------------------------------
-def _cli(tmp_path: Path, llm_server, *arguments: str, instrument: bool = False, **env: str):
+def _cli(
+    tmp_path: Path,
+    llm_server,
+    *arguments: str,
+    instrument: bool = False,
+    stdin: str | None = None,
+    **env: str,
+):
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OTEL_"))},
         "EVAL_APP_BASE_URL": llm_server.openai_base_url,
@@ -258,7 +265,9 @@ def _cli(tmp_path: Path, llm_server, *arguments: str, instrument: bool = False, 
     command = [str(Path(sys.executable).with_name("genai-otel")), "eval", *arguments]
     if instrument:
         command = [str(Path(sys.executable).with_name("opentelemetry-instrument")), *command]
-    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, input=stdin
+    )
 
 
 @pytest.fixture
@@ -415,6 +424,32 @@ def test_cli_names_scorers_as_run_does(tmp_path, llm_server, cases_file) -> None
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)["scorers"]) == {"mentions_expected", "groundedness", "partial_share"}
+
+
+def test_cli_reads_cases_from_standard_input_and_takes_class_methods(tmp_path, llm_server) -> None:
+    """docs/quality.md: ``--cases -`` reads standard input; a scorer may be ``module:Class.method``."""
+    done = _cli(
+        tmp_path,
+        llm_server,
+        "--cases", "-", "--target", "tests.evaluation_app:answer",
+        "--scorer", "tests.evaluation_app:Grader.mentions", "--name", "n",
+        stdin="\n".join(json.dumps(case) for case in CASES) + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["cases"] == len(CASES) and set(summary["scorers"]) == {"mentions"}
+
+
+def test_cli_cases_file_without_a_case_exits_2(tmp_path, llm_server) -> None:
+    cases = tmp_path / "empty.jsonl"
+    cases.write_text("\n\n")
+    done = _cli(
+        tmp_path,
+        llm_server,
+        "--cases", str(cases), "--target", "tests.evaluation_app:answer",
+        "--scorer", "tests.evaluation_app:mentions_expected", "--name", "n",
+    )  # fmt: skip
+    assert done.returncode == 2 and "no cases" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_bad_cases_line_is_named(tmp_path, llm_server) -> None:
