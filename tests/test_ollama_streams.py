@@ -194,6 +194,67 @@ def test_closing_closes_the_http_response(ollama_instrumented, llm_server) -> No
     assert ollama_instrumented.span().attributes[sc.GENAI_OTEL_OUTCOME] == "closed_early"
 
 
+class _Abort(Exception):
+    pass
+
+
+def test_throw_goes_into_the_clients_generator_and_ends_the_call(ollama_instrumented, llm_server) -> None:
+    """``stream.throw(exc)``: as without genai-otel, the exception goes into the client's generator, which
+    closes its HTTP response on the way out and raises it to the caller; the call fails with it."""
+    responses: list[object] = []
+    client = ollama.Client(
+        host=llm_server.base_url,
+        headers={"X-Fake-Chunks": "20"},
+        event_hooks={"response": [responses.append]},
+    )
+    stream = _stream(client)
+    next(stream)
+    next(stream)
+    with pytest.raises(_Abort, match="enough"):
+        stream.throw(_Abort("enough"))
+    (response,) = responses
+    assert response.is_closed  # closed now, by the client's own `with`, not when collected
+    assert list(stream) == []  # finished, as a generator that raised is
+    span = ollama_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE].endswith("_Abort")
+    assert sc.GENAI_OTEL_OUTCOME not in span.attributes
+    assert len(ollama_instrumented.spans()) == 1
+
+
+def test_a_chunk_the_client_yields_after_a_throw_reaches_the_caller(ollama_instrumented) -> None:
+    """Were the client's generator to catch the exception and go on, ``throw()`` returns its next chunk,
+    as it would without genai-otel (checked with a generator standing in for the client's)."""
+    from genai_otel.streaming import TracedIterator, traced_generator
+
+    def forgiving():
+        for value in range(3):
+            try:
+                yield value
+            except _Abort:
+                yield "forgiven"
+
+    class _Call:
+        def __init__(self) -> None:
+            self.ended: list[str] = []
+            self.op = None
+
+        def activate(self) -> None:
+            return None
+
+        def succeed(self) -> None:
+            self.ended.append("succeed")
+
+    call = _Call()
+    traced = TracedIterator(forgiving(), call, None)  # type: ignore[arg-type]
+    traced._on_chunk = None
+    stream = traced_generator(traced)
+    assert next(stream) == 0
+    assert stream.throw(_Abort()) == "forgiven"
+    assert list(stream) == [1, 2]
+    assert call.ended == ["succeed"]
+
+
 def test_abandoned_stream_ends_when_collected(ollama_instrumented, llm_server) -> None:
     stream = _stream(_chunky_client(llm_server, chunks=30))
     next(stream)
@@ -313,6 +374,18 @@ async def test_async_break_then_aclose(ollama_instrumented, async_ollama_client)
     span = ollama_instrumented.span()
     assert span.attributes[sc.GENAI_OTEL_OUTCOME] == "closed_early"
     assert ollama_instrumented.metric_points(sc.METRIC_OPERATION_DURATION) == []
+
+
+async def test_async_athrow_goes_into_the_clients_generator(ollama_instrumented, llm_server) -> None:
+    client = ollama.AsyncClient(host=llm_server.base_url, headers={"X-Fake-Chunks": "20"})
+    stream = await _astream(client)
+    await stream.__anext__()
+    with pytest.raises(_Abort):
+        await stream.athrow(_Abort("enough"))
+    assert [chunk async for chunk in stream] == []
+    span = ollama_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR and span.attributes[sc.ERROR_TYPE].endswith("_Abort")
+    assert len(ollama_instrumented.spans()) == 1
 
 
 async def test_async_abandoned(ollama_instrumented, llm_server) -> None:

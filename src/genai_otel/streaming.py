@@ -93,6 +93,21 @@ class TracedIterator:
     def closed_by_caller(self) -> None:
         self._call.interrupt(sc.OUTCOME_CLOSED_EARLY)
 
+    def thrown(self, exc: BaseException) -> Any:
+        """The caller's ``throw(exc)``, into the client's generator: what it yields next is a chunk like
+        any other, what it raises ends the call as that would from ``next()``."""
+        throw = getattr(self._inner, "throw", None)
+        if throw is None:
+            raise exc
+        inner_next = self._next
+
+        def once() -> Any:
+            self._next = inner_next
+            return throw(exc)
+
+        self._next = once
+        return self.__next__()
+
     def close(self) -> None:
         """Generator-style close: close the inner iterator if it can be, then end the span."""
         try:
@@ -162,6 +177,20 @@ class TracedAsyncIterator:
 
     def closed_by_caller(self) -> None:
         self._call.interrupt(sc.OUTCOME_CLOSED_EARLY)
+
+    async def thrown(self, exc: BaseException) -> Any:
+        """``athrow(exc)``, as :meth:`TracedIterator.thrown`."""
+        athrow = getattr(self._inner, "athrow", None)
+        if athrow is None:
+            raise exc
+        inner_anext = self._anext
+
+        async def once() -> Any:
+            self._anext = inner_anext
+            return await athrow(exc)
+
+        self._anext = once
+        return await self.__anext__()
 
     async def aclose(self) -> None:
         try:
@@ -240,15 +269,28 @@ def _delegate(traced: TracedIterator, self_reference: list[weakref.ref[Any]]) ->
     try:
         token = _activate(traced._call)
         try:
-            first = next(traced)
+            chunk = next(traced)
         except StopIteration:
             return
         finally:
             _deactivate(token)
-        yield first
         # Not `yield from`: it would close `traced` on any GeneratorExit, the collector's included.
-        for chunk in traced:  # noqa: UP028
-            yield chunk
+        next_chunk = traced.__next__
+        while True:
+            try:
+                yield chunk
+            except GeneratorExit:
+                raise
+            except BaseException as thrown:  # the caller's throw(): into the client's generator
+                try:
+                    chunk = traced.thrown(thrown)
+                except StopIteration:
+                    return
+                continue
+            try:
+                chunk = next_chunk()
+            except StopIteration:
+                return
     except GeneratorExit:
         if _closed_by_caller(self_reference):
             try:
@@ -266,14 +308,27 @@ async def _delegate_async(
     try:
         token = _activate(traced._call)
         try:
-            first = await traced.__anext__()
+            chunk = await traced.__anext__()
         except StopAsyncIteration:
             return
         finally:
             _deactivate(token)
-        yield first
-        async for chunk in traced:
-            yield chunk
+        next_chunk = traced.__anext__
+        while True:
+            try:
+                yield chunk
+            except GeneratorExit:
+                raise
+            except BaseException as thrown:  # the caller's athrow(): into the client's generator
+                try:
+                    chunk = await traced.thrown(thrown)
+                except StopAsyncIteration:
+                    return
+                continue
+            try:
+                chunk = await next_chunk()
+            except StopAsyncIteration:
+                return
     except GeneratorExit:
         if _closed_by_caller(self_reference):
             try:
