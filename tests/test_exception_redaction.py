@@ -381,6 +381,33 @@ def test_long_messages_are_cut_before_the_gate_at_a_word_boundary() -> None:
     assert len(gated.message) <= _exceptions.MESSAGE_LIMIT
 
 
+SPACED_VALUES = {
+    "card": "4111 1111 1111 1111",
+    "iban": "DE89 3704 0044 0532 0130 00",
+    "phone": "+44 20 7946 0958",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SPACED_VALUES))
+def test_the_cut_never_leaves_part_of_a_value_with_spaces(kind) -> None:
+    """A card, an IBAN or a phone number holds spaces: wherever the cut falls inside one, no part of it
+    is left for the stack trace (which keeps what is before the cut, gated)."""
+    from genai_otel.redaction import RedactionPolicy
+
+    value = SPACED_VALUES[kind]
+    groups = [group for group in value.replace("+", "").split() if len(group) >= 2]
+    limit = _exceptions.GATE_INPUT_LIMIT
+    for offset in range(len(value) + 2):
+        text = "lorem " * (limit // 6) + "x" * offset
+        text = text[: limit - offset] + " " + value + " tail" * 20
+        gated = _exceptions.GatedException(ValueError(text), RedactionPolicy())
+        kept = gated.stacktrace.rsplit("[cut:", 1)[0]
+        # What is left ends in plain words: no group of the value, whole or in part, at its end.
+        last_words = kept.split()[-3:]
+        assert not any(group in word for group in groups for word in last_words), (offset, last_words)
+        assert "[cut:" in gated.stacktrace
+
+
 def test_an_unprintable_exception_is_recorded_by_its_type() -> None:
     from genai_otel.redaction import RedactionPolicy
 

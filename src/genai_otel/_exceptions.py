@@ -107,10 +107,29 @@ def _message(exc: BaseException) -> str | None:
     except Exception:
         return None
     if len(text) > GATE_INPUT_LIMIT:
-        cut = text[:GATE_INPUT_LIMIT]
-        boundary = max(cut.rfind(" "), cut.rfind("\n"))
-        text = f"{cut[:boundary] if boundary > 0 else ''} [cut: {len(text)} chars]"
+        text = f"{_cut(text[:GATE_INPUT_LIMIT])} [cut: {len(text)} chars]"
     return text or None
+
+
+# Longer than any value a detector knows that holds spaces (a card, an IBAN, a phone number).
+_SPACED_VALUE_MAX = 64
+
+
+def _cut(head: str) -> str:
+    """``head`` up to its last space or newline, so that no word is cut in half; and since a card, an
+    IBAN or a phone number is several words that each hold a digit, a run of such words at the end
+    goes too (up to the longest such value): the cut may have fallen inside one, and the detectors
+    would miss the half that is left."""
+    boundary = max(head.rfind(" "), head.rfind("\n"))
+    if boundary <= 0:
+        return ""
+    end = boundary
+    while end > 0 and boundary - end <= _SPACED_VALUE_MAX:
+        start = max(head.rfind(" ", 0, end), head.rfind("\n", 0, end)) + 1
+        if not any(character.isdigit() for character in head[start:end]):
+            break
+        end = start - 1
+    return head[: max(end, 0)]
 
 
 _warned: set[str] = set()

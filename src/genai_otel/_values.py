@@ -13,7 +13,7 @@ from typing import Any
 # on a metric point's exemplar, fails the export of the whole batch; as a float it may not even convert.
 # Out of that range is as good as not sent.
 _INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+INT64_MAX = 2**63 - 1
 
 
 # Each reader tests the exact type first: that is what nearly every value has, and one identity test is
@@ -24,15 +24,15 @@ def number(value: Any) -> float | None:
     if isinstance(value, float):
         return float(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value) if _INT64_MIN <= value <= _INT64_MAX else None
+        return float(value) if _INT64_MIN <= value <= INT64_MAX else None
     return None
 
 
 def integer(value: Any) -> int | None:
     if type(value) is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else None
+        return value if _INT64_MIN <= value <= INT64_MAX else None
     if isinstance(value, int) and not isinstance(value, bool):
-        return int(value) if _INT64_MIN <= value <= _INT64_MAX else None
+        return int(value) if _INT64_MIN <= value <= INT64_MAX else None
     return None
 
 
@@ -40,7 +40,7 @@ def non_negative_integer(value: Any) -> int | None:
     """A count or duration as a server reports it (tokens, nanoseconds): 0 to the int64 maximum, else
     None. A negative one is no usage figure, and recorded on a histogram it makes the SDK warn."""
     if type(value) is int:
-        return value if 0 <= value <= _INT64_MAX else None
+        return value if 0 <= value <= INT64_MAX else None
     value = integer(value)
     return value if value is not None and value >= 0 else None
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_otel import semconv as sc
+from genai_otel._values import INT64_MAX
 from genai_otel._values import count as _count
 from genai_otel._values import field as _field
 from genai_otel._values import integer as _integer
@@ -44,6 +45,8 @@ _NANOSECONDS = 1e9
 
 
 def _seconds(nanoseconds: Any) -> float | None:
+    if type(nanoseconds) is int and 0 <= nanoseconds <= INT64_MAX:  # nearly always
+        return nanoseconds / _NANOSECONDS
     value = _non_negative(nanoseconds)
     return value / _NANOSECONDS if value is not None else None
 
