@@ -174,6 +174,50 @@ def test_multimodal_parts_do_not_vanish_and_binary_is_summarised(instrument_open
     assert PNG not in telemetry.exported_text()
 
 
+def test_a_binary_parts_type_and_keys_pass_the_gate_too(instrument_openai, openai_client) -> None:
+    """The type of a blob comes from the caller (a data: URL, an audio format) or from a tool's result:
+    personal data or a secret there is redacted in the type field and never copied into the summary."""
+    import genai_otel
+
+    mode = "SPAN_AND_EVENT"
+    telemetry = instrument_openai(capture_message_content=mode, call_records=True)
+    content = [
+        {"type": "image_url", "image_url": {"url": f"data:jane.doe@example.com;base64,{PNG}"}},
+        {
+            "type": "input_audio",
+            "input_audio": {"data": PNG, "format": "wav key sk-proj-abcdefABCDEF1234567890xyz"},
+        },
+    ]
+    openai_client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": content}])
+    genai_otel.configure_product(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        logger_provider=telemetry.logger_provider,
+        capture_message_content=mode,
+    )
+    try:
+        with genai_otel.tool_call("scan", arguments={"doc": 1}) as call:
+            call.set_result(
+                {
+                    "type": "blob",
+                    "content": PNG,
+                    "mime_type": "SSN 123-45-6789",
+                    "owner jane.doe@example.com": 1,
+                }
+            )
+    finally:
+        genai_otel.configure_product()
+    exported = telemetry.exported_text()
+    for secret in ("jane.doe", "sk-proj-abcdef", "123-45-6789", PNG):
+        assert secret not in exported, secret
+    parts = _json(telemetry.spans()[0], sc.GEN_AI_INPUT_MESSAGES)[0]["parts"]
+    # The modality, where the MIME type is no plain one.
+    assert [part["content"] for part in parts] == [
+        "[omitted: 128 bytes of image]",
+        "[omitted: 128 bytes of audio]",
+    ]
+
+
 def test_binary_kept_when_asked(instrument_openai, openai_client) -> None:
     telemetry = instrument_openai(capture_message_content="SPAN_ONLY", capture_binary=True)
     image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}

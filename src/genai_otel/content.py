@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -391,6 +392,21 @@ def _content_by_attribute(content: Content, output_messages: list[Message] | Non
     return raw
 
 
+# A blob's summary names its type only when that is a plain MIME type or modality: the caller (a data:
+# URL) or a tool chooses the text, and the summary is written here, after the detectors, where a custom
+# redactor may not see it as the type field's own value.
+_MIME_TYPE = re.compile(
+    r"(?:application|audio|font|image|message|model|multipart|text|video)/[a-z0-9][a-z0-9.+-]{0,63}", re.ASCII
+)
+_MODALITIES = frozenset({"image", "audio", "video"})
+
+
+def _blob_kind(mime_type: Any, modality: Any) -> str | None:
+    if isinstance(mime_type, str) and _MIME_TYPE.fullmatch(mime_type.lower()):
+        return mime_type
+    return modality if modality in _MODALITIES else None
+
+
 class ContentRecorder:
     """Turns a call's Content into redacted span attributes and the details event; fails closed."""
 
@@ -539,13 +555,18 @@ class ContentRecorder:
         return text if self._redactor_follows else self._cap(text)
 
     def _blob(self, part: Mapping[str, Any]) -> dict[str, Any]:
-        cleaned = {k: self._clean(v) for k, v in part.items() if k != "content"}
+        cleaned = {
+            self.policy.apply_detectors(str(k)): self._clean(v, str(k))
+            for k, v in part.items()
+            if k != "content"
+        }
         payload = part["content"]
         if self.settings.capture_binary:
             cleaned["content"] = payload  # binary opted into explicitly; regexes would corrupt it
         else:
             size = len(payload) * 3 // 4 - payload.count("=", -2)
-            cleaned["content"] = f"[omitted: {size} bytes of {part.get('mime_type') or part.get('modality')}]"
+            kind = _blob_kind(cleaned.get("mime_type"), cleaned.get("modality"))
+            cleaned["content"] = f"[omitted: {size} bytes of {kind}]" if kind else f"[omitted: {size} bytes]"
         return cleaned
 
     def _cap(self, text: str) -> str:
