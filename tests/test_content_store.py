@@ -454,6 +454,11 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
         ("file:///", "names no bucket"),
         ("memory://", "names no bucket"),
         ("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@/", "names no bucket"),
+        # Credentials these filesystems would take for part of the bucket or path, and so write into
+        # every reference on every span.
+        ("s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket/prefix", "holds credentials"),
+        ("memory://admin:wJalrXUtnFEMIK7MDENG@store-host/genai", "holds credentials"),
+        ("file://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@host/tmp/genai", "holds credentials"),
         ("   ", "is empty"),
     ],
 )
@@ -466,6 +471,7 @@ def test_unusable_store_falls_back_with_one_warning(instrument_openai, openai_cl
     if url.strip():
         assert len(warnings) == 1 and expected in warnings[0], warnings
         assert "AKIAIOSFODNN7EXAMPLE" not in warnings[0] and "wJalrXUtnFEMIK7MDENG" not in warnings[0]
+        assert "admin" not in warnings[0]
     for span in telemetry.spans():
         assert json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
         assert sc.GEN_AI_INPUT_MESSAGES_REF not in span.attributes
@@ -580,6 +586,49 @@ class BlockingFileSystem(LocalFileSystem):
     def pipe_file(self, path: str, value: bytes, *args: Any, **kwargs: Any) -> None:
         self.gate.wait()
         super().pipe_file(path, value, *args, **kwargs)
+
+
+class RefusingFileSystem(LocalFileSystem):
+    """A store that takes a user and password from its URL, as FTP or SFTP do, and whose server refuses
+    every write with a message that repeats them."""
+
+    protocol = ("refusingfile",)
+
+    def __init__(self, *args: Any, username: str = "", password: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.credentials = f"{username}:{password}"
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        rest = str(path).removeprefix("refusingfile://")
+        return super()._strip_protocol(rest.rpartition("@")[2])
+
+    @staticmethod
+    def _get_kwargs_from_urls(path: str) -> dict[str, Any]:
+        credentials = str(path).removeprefix("refusingfile://").partition("/")[0].rpartition("@")[0]
+        username, _, password = credentials.partition(":")
+        return {"username": username, "password": password} if credentials else {}
+
+    def unstrip_protocol(self, name: str) -> str:
+        return "refusingfile://" + name
+
+    def pipe_file(self, path: str, value: bytes, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(f"530 login {self.credentials} refused for {path}")
+
+
+def test_a_refused_write_is_reported_without_the_urls_credentials(
+    instrument_openai, openai_client, tmp_path, caplog
+):
+    fsspec.register_implementation("refusingfile", RefusingFileSystem, clobber=True)
+    caplog.set_level(logging.WARNING, logger="genai_otel")
+    url = f"refusingfile://archivist:wJalrXUtnFEMIK7MDENG@{tmp_path}/store"
+    telemetry = instrument_openai(capture_message_content="SPAN_ONLY", content_store=url)
+    chat(openai_client)
+    assert content_store.flush(30)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert len(warnings) == 1 and "refused a write (PermissionError: 530 login ***" in warnings[0], warnings
+    assert "wJalrXUtnFEMIK7MDENG" not in warnings[0] and "archivist" not in warnings[0]
+    assert "wJalrXUtnFEMIK7MDENG" not in telemetry.exported_text()
 
 
 @pytest.fixture

@@ -33,11 +33,16 @@ def shown_url(url: str) -> str:
     return shown + "//" if shown.endswith(":") and "://" in url else shown
 
 
+def url_credentials(url: str) -> str:
+    """The ``user:password`` of ``scheme://user:password@host/...``, or ``""``."""
+    _, separator, rest = url.partition("://")
+    return rest.partition("/")[0].rpartition("@")[0] if separator else ""
+
+
 def without_credentials(text: str, url: str) -> str:
     """``text`` (an error message about ``url``) without the URL's user and password, which a library
     may repeat, e.g. taking them for a bucket name."""
-    _, separator, rest = url.partition("://")
-    credentials = rest.partition("/")[0].rpartition("@")[0] if separator else ""
+    credentials = url_credentials(url)
     # The user and the password alone too, unless so short that hiding them would garble the message.
     parts = {part for part in credentials.split(":") if len(part) >= 4}
     for secret in sorted({credentials, *parts} - {""}, key=len, reverse=True):

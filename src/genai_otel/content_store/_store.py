@@ -20,6 +20,7 @@ from genai_otel.content_store._layout import (
     names_a_location,
     public_url,
     shown_url,
+    url_credentials,
     without_credentials,
 )
 from genai_otel.content_store._settings import StoreSettings
@@ -80,6 +81,7 @@ class ContentStore:
             settings.queue_size,
             settings.queue_bytes,
             settings.flush_timeout_ms / 1000,
+            error_text=lambda exc: _error_text(exc, settings.url),
         )
 
     # --- the call path ---------------------------------------------------------------------------------
@@ -230,6 +232,16 @@ def _open(settings: StoreSettings, meter_provider: Any) -> ContentStore | None:
         return None
     if not names_a_location(url, root):
         _fallback(source, f"{source}={shown_url(url)!r} names no bucket or directory")
+        return None
+    credentials = url_credentials(url)
+    if credentials and credentials in root:
+        # fsspec took them for part of the bucket or path (s3, file, memory do): they would be written
+        # into every reference on every span.
+        _fallback(
+            source,
+            f"{source}={shown_url(url)!r} holds credentials in the URL, which this filesystem reads as part of "
+            "the path; give them in content_store_options (or the provider's own settings)",
+        )
         return None
     keys = None
     if settings.keys:

@@ -41,8 +41,11 @@ class Writer:
         max_documents: int,
         max_bytes: int,
         flush_timeout: float,
+        error_text: Callable[[Exception], str] = lambda exc: scrub_secrets(str(exc)),
     ) -> None:
         self._name = name
+        # A write error may repeat the store URL's credentials (botocore quotes the bucket it was given).
+        self._error_text = error_text
         self._write = write
         self._reset_client = reset
         self._on_drop = on_drop
@@ -127,7 +130,7 @@ class Writer:
                     "is unavailable (counted in genai_otel.content.store.dropped; reported once)",
                     self._name,
                     type(exc).__name__,
-                    scrub_secrets(str(exc))[:200],
+                    self._error_text(exc)[:200],
                 )
             else:
                 # Never exc_info: like every error genai-otel logs, frames and types only (see _failsafe).
