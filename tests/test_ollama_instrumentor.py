@@ -3,11 +3,13 @@ with opentelemetry-instrument."""
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import wrapt
 
 from genai_otel import semconv as sc
 from tests.helpers import run_auto_instrumented
@@ -132,3 +134,63 @@ def test_disabling_our_ollama_entry_point_only(tmp_path, llm_server) -> None:
     )
     spans = _run_auto_instrumented(tmp_path, llm_server.port, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="ollama")
     assert len(spans) == 3
+
+
+class _BothWaysProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Another instrumentation's stream proxy, one class for sync and async streams (as OpenInference's
+    Ollama one is): it has ``__next__`` and ``__anext__`` whichever it wraps."""
+
+    def __iter__(self) -> _BothWaysProxy:
+        return self
+
+    def __next__(self) -> object:
+        return next(self.__wrapped__)
+
+    def __aiter__(self) -> _BothWaysProxy:
+        return self
+
+    async def __anext__(self) -> object:
+        return await self.__wrapped__.__anext__()
+
+
+@pytest.fixture
+def another_instrumentation():
+    def sync_chat(wrapped, instance, args, kwargs):
+        result = wrapped(*args, **kwargs)
+        return _BothWaysProxy(result) if kwargs.get("stream") else result
+
+    async def async_chat(wrapped, instance, args, kwargs):
+        result = await wrapped(*args, **kwargs)
+        return _BothWaysProxy(result) if kwargs.get("stream") else result
+
+    originals = {owner: vars(owner)["chat"] for owner in (ollama.Client, ollama.AsyncClient)}
+    wrapt.wrap_function_wrapper(ollama.Client, "chat", sync_chat)
+    wrapt.wrap_function_wrapper(ollama.AsyncClient, "chat", async_chat)
+    yield
+    for owner, original in originals.items():
+        owner.chat = original
+
+
+async def test_a_stream_proxy_that_is_both_sync_and_async_keeps_its_kind(
+    another_instrumentation, telemetry, llm_server
+) -> None:
+    """Under another instrumentation's proxy, a sync call's stream stays sync and an async one's async."""
+    instrumentor = OllamaInstrumentor()
+    instrumentor.instrument(**telemetry.providers())
+    try:
+        sync_stream = ollama.Client(host=llm_server.base_url).chat(
+            model="llama-test", messages=MESSAGES, stream=True
+        )
+        assert inspect.isgenerator(sync_stream)
+        assert list(sync_stream)[-1].done
+        async_stream = await ollama.AsyncClient(host=llm_server.base_url).chat(
+            model="llama-test", messages=MESSAGES, stream=True
+        )
+        assert inspect.isasyncgen(async_stream)
+        assert [chunk async for chunk in async_stream][-1].done
+    finally:
+        instrumentor.uninstrument()
+    spans = telemetry.spans()
+    assert len(spans) == 2 and all(
+        span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",) for span in spans
+    )

@@ -98,7 +98,7 @@ def _read_request_content(
         report_internal_error(f"{type(endpoint).__name__} reading the request content")
 
 
-def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
+def _complete(endpoint: Endpoint, call: Call, result: Any, asynchronous: bool) -> Any:
     try:
         op = call.op
         if op.stream:
@@ -106,7 +106,9 @@ def _complete(endpoint: Endpoint, call: Call, result: Any) -> Any:
             on_chunk: ChunkHandler = endpoint.on_chunk_capturing if capturing else endpoint.on_chunk
 
             def trace(inner: Any) -> TracedIterator | TracedAsyncIterator:
-                if hasattr(inner, "__anext__"):
+                # The method's own kind first: another instrumentation's stream proxy may offer both
+                # __next__ and __anext__, and a sync call's stream must stay sync.
+                if hasattr(inner, "__anext__") and (asynchronous or not hasattr(inner, "__next__")):
                     return TracedAsyncIterator(inner, call, on_chunk)
                 return TracedIterator(inner, call, on_chunk)
 
@@ -172,7 +174,7 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
             raise
         finally:
             _deactivate(call, tokens)
-        return _complete(endpoint, call, result)
+        return _complete(endpoint, call, result, asynchronous=False)
 
     return wrapper
 
@@ -195,6 +197,6 @@ def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
             raise
         finally:
             _deactivate(call, tokens)
-        return _complete(endpoint, call, result)
+        return _complete(endpoint, call, result, asynchronous=True)
 
     return wrapper
