@@ -279,9 +279,7 @@ def _delegate(traced: TracedIterator, self_reference: list[weakref.ref[Any]]) ->
         while True:
             try:
                 yield chunk
-            except GeneratorExit:
-                raise
-            except BaseException as thrown:  # the caller's throw(): into the client's generator
+            except Exception as thrown:  # the caller's throw(): into the client's generator
                 try:
                     chunk = traced.thrown(thrown)
                 except StopIteration:
@@ -317,9 +315,10 @@ async def _delegate_async(
         while True:
             try:
                 yield chunk
-            except GeneratorExit:
-                raise
-            except BaseException as thrown:  # the caller's athrow(): into the client's generator
+            # Exceptions only (GeneratorExit is none: aclose() goes on below). A CancelledError thrown here
+            # is the event loop's, cancelling the task that would close a collected generator: the span is
+            # left to the collector then.
+            except Exception as thrown:  # the caller's athrow(): into the client's generator
                 try:
                     chunk = await traced.thrown(thrown)
                 except StopAsyncIteration:
