@@ -97,3 +97,57 @@ def test_disabling_our_entry_point_only(tmp_path, llm_server) -> None:
         tmp_path, llm_server.openai_base_url, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai"
     )
     assert len(spans) == 1
+
+
+class _StreamWrapper:
+    """Another instrumentation's stream wrapper, as official openai-v2's is: a plain object holding the
+    client's stream as ``.stream``, iterating it, forwarding other attribute reads to it."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+
+    def __iter__(self) -> _StreamWrapper:
+        return self
+
+    def __next__(self) -> object:
+        return next(iter(self.stream))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+@pytest.fixture
+def another_instrumentation():
+    import wrapt
+
+    def create(wrapped, instance, args, kwargs):
+        result = wrapped(*args, **kwargs)
+        return _StreamWrapper(result) if kwargs.get("stream") else result
+
+    owner = openai.resources.chat.completions.Completions
+    original = vars(owner)["create"]
+    wrapt.wrap_function_wrapper(owner, "create", create)
+    yield
+    owner.create = original
+
+
+def test_a_stream_inside_another_instrumentations_wrapper_is_traced(
+    another_instrumentation, telemetry, openai_client
+) -> None:
+    """Our wrapper outermost: the client's stream is found inside the other one's wrapper, so the span
+    ends when the stream does, with its usage and finish reason."""
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(**telemetry.providers())
+    try:
+        stream = openai_client.chat.completions.create(
+            model="gpt-test", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        assert type(stream) is _StreamWrapper and "_iterator" not in vars(stream)
+        chunks = list(stream)
+        span = telemetry.span()  # ended as the stream did, not when collected
+    finally:
+        instrumentor.uninstrument()
+    assert chunks[-1].usage is not None
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] == chunks[-1].usage.completion_tokens
+    assert "genai_otel.outcome" not in span.attributes

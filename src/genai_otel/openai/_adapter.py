@@ -135,11 +135,29 @@ def _parsed(result: Any) -> Any:
 
 
 def bind_openai_stream(result: Any, trace: StreamTracer) -> Any:
-    stream = _parsed(result)
-    if stream is None or not hasattr(stream, "_iterator"):
+    stream = _client_stream(_parsed(result))
+    if stream is None:
         return None
     stream._iterator = trace(stream._iterator)
     return result
+
+
+def _client_stream(candidate: Any) -> Any:
+    """The client's ``Stream``/``AsyncStream`` (the object whose own ``_iterator`` it iterates): the
+    result itself, or the one another instrumentation's wrapper around it holds (openai-v2's keeps it as
+    ``stream``, a wrapt proxy as ``__wrapped__``). Setting ``_iterator`` on a wrapper that forwards
+    attribute reads would put it where nothing reads it. None if there is none."""
+    for _ in range(4):
+        if candidate is None:
+            return None
+        try:
+            own = vars(candidate)
+        except TypeError:  # no __dict__
+            return None
+        if "_iterator" in own:
+            return candidate
+        candidate = own.get("__wrapped__") or getattr(candidate, "__wrapped__", None) or own.get("stream")
+    return None
 
 
 def mark_stream_closed(instance: Any) -> None:
