@@ -151,3 +151,37 @@ def test_a_stream_inside_another_instrumentations_wrapper_is_traced(
     assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert span.attributes["gen_ai.usage.output_tokens"] == chunks[-1].usage.completion_tokens
     assert "genai_otel.outcome" not in span.attributes
+
+
+def test_uninstrument_leaves_an_instrumentation_wrapped_on_top_of_ours(telemetry, openai_client) -> None:
+    """Another instrumentation wrapped the method after us: uninstrumenting ours keeps its wrapper (ours,
+    inside it, passes calls through), and when it later restores what it found (our wrapper), ours stays
+    silent."""
+    import wrapt
+
+    owner = openai.resources.chat.completions.Completions
+    pristine = vars(owner)["create"]
+    seen: list[str] = []
+
+    def theirs(wrapped, instance, args, kwargs):
+        seen.append("theirs")
+        return wrapped(*args, **kwargs)
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(**telemetry.providers())
+    ours = vars(owner)["create"]
+    try:
+        wrapt.wrap_function_wrapper(owner, "create", theirs)
+        instrumentor.uninstrument()
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        assert seen == ["theirs"] and telemetry.spans() == []
+        owner.create = ours  # they uninstrument: back to what they found
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        assert telemetry.spans() == []
+        instrumentor.instrument(**telemetry.providers())  # and ours again, on top
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        assert len(telemetry.spans()) == 1
+        instrumentor.uninstrument()
+        assert vars(owner)["create"] is ours
+    finally:
+        owner.create = pristine

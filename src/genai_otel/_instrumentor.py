@@ -36,7 +36,9 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         if not hasattr(self, "_applied"):
-            self._applied: list[tuple[Any, str, Any]] = []
+            # (owner, attribute, what was there before, our wrapper)
+            self._applied: list[tuple[Any, str, Any, Any]] = []
+            self._active: Recorder | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -55,7 +57,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument_or_raise(self, **kwargs: Any) -> None:
         settings = Settings.load(**kwargs)
-        recorder = self._recorder(settings)
+        recorder = self._active = self._recorder(settings)
         self._content_store = recorder.content.store
         for patch in self._patches(recorder, settings):
             self._apply(patch)
@@ -98,18 +100,26 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "genai-otel: %s.%s.%s not present; not patched", patch.module, patch.owner, patch.attribute
             )
             return
-        if any(owner is done and patch.attribute == name for done, name, _ in self._applied):
+        if any(owner is done and patch.attribute == name for done, name, _, _ in self._applied):
             return  # one class re-exported under two paths (e.g. beta and non-beta)
         if isinstance(original, wrapt.ObjectProxy):
             # Someone else's wrapper (or ours, left behind): wrap on top of it and restore it later.
             logger.debug("genai-otel: %s.%s is already wrapped; wrapping again", patch.owner, patch.attribute)
-        setattr(owner, patch.attribute, wrapt.FunctionWrapper(original, patch.wrapper))
-        self._applied.append((owner, patch.attribute, original))
+        wrapper = wrapt.FunctionWrapper(original, patch.wrapper)
+        setattr(owner, patch.attribute, wrapper)
+        self._applied.append((owner, patch.attribute, original, wrapper))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        if self._active is not None:
+            self._active.retired = True  # whatever of ours stays in place passes calls through
+            self._active = None
         while self._applied:
-            owner, attribute, original = self._applied.pop()
-            setattr(owner, attribute, original)
+            owner, attribute, original, wrapper = self._applied.pop()
+            # Restored only where ours is still outermost: another instrumentation that wrapped on top
+            # of it keeps its wrapper (ours, inside, passes through), and one that replaced it is not
+            # undone by restoring what was there before.
+            if vars(owner).get(attribute) is wrapper:
+                setattr(owner, attribute, original)
         store = getattr(self, "_content_store", None)
         if store is not None:  # what the instrumented calls queued is written (within the time limit)
             self._content_store = None

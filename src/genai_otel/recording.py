@@ -79,6 +79,9 @@ class Recorder:
         server_metrics: bool = False,
     ) -> None:
         self.time_per_output_chunk_enabled = time_per_output_chunk
+        # Set by uninstrument(): a wrapper of ours left in place (another instrumentation wrapped on top of
+        # it, or restored it) passes calls straight through.
+        self.retired = False
         # Decided here, once: with these off, a call pays nothing for them but a falsy check.
         self.call_records = call_records
         self.preview_chars = preview_chars

@@ -62,7 +62,7 @@ class Endpoint(Protocol):
 
 
 def _begin(recorder: Recorder, endpoint: Endpoint, instance: Any, args: Any, kwargs: Any) -> Call | None:
-    if _inside_call.get():
+    if recorder.retired or _inside_call.get():
         return None
     try:
         op = endpoint.begin(instance, args, kwargs)
