@@ -23,6 +23,7 @@ Python call per chunk.
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
@@ -269,26 +270,23 @@ def _delegate(traced: TracedIterator, self_reference: list[weakref.ref[Any]]) ->
     try:
         token = _activate(traced._call)
         try:
-            chunk = next(traced)
+            first = next(traced)
         except StopIteration:
             return
         finally:
             _deactivate(token)
         # Not `yield from`: it would close `traced` on any GeneratorExit, the collector's included.
-        next_chunk = traced.__next__
-        while True:
-            try:
-                yield chunk
-            except Exception as thrown:  # the caller's throw(): into the client's generator
+        for chunk in itertools.chain((first,), traced):
+            while True:  # left at once, unless the caller throws in
                 try:
-                    chunk = traced.thrown(thrown)
-                except StopIteration:
-                    return
-                continue
-            try:
-                chunk = next_chunk()
-            except StopIteration:
-                return
+                    yield chunk
+                except Exception as thrown:  # the caller's throw(): into the client's generator
+                    try:
+                        chunk = traced.thrown(thrown)
+                    except StopIteration:
+                        return
+                    continue
+                break
     except GeneratorExit:
         if _closed_by_caller(self_reference):
             try:
@@ -311,8 +309,7 @@ async def _delegate_async(
             return
         finally:
             _deactivate(token)
-        next_chunk = traced.__anext__
-        while True:
+        while True:  # the first chunk; left at once, unless the caller throws in
             try:
                 yield chunk
             # Exceptions only (GeneratorExit is none: aclose() goes on below). A CancelledError thrown here
@@ -324,10 +321,18 @@ async def _delegate_async(
                 except StopAsyncIteration:
                     return
                 continue
-            try:
-                chunk = await next_chunk()
-            except StopAsyncIteration:
-                return
+            break
+        async for chunk in traced:
+            while True:  # as for the first
+                try:
+                    yield chunk
+                except Exception as thrown:
+                    try:
+                        chunk = await traced.thrown(thrown)
+                    except StopAsyncIteration:
+                        return
+                    continue
+                break
     except GeneratorExit:
         if _closed_by_caller(self_reference):
             try:
