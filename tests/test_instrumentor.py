@@ -182,6 +182,42 @@ def test_uninstrument_leaves_an_instrumentation_wrapped_on_top_of_ours(telemetry
         openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
         assert len(telemetry.spans()) == 1
         instrumentor.uninstrument()
-        assert vars(owner)["create"] is ours
+        assert vars(owner)["create"] is pristine  # the retired wrapper went too
+    finally:
+        owner.create = pristine
+
+
+def test_cycles_with_another_instrumentation_do_not_pile_up_wrappers(telemetry, openai_client) -> None:
+    """The other one saves what it reads off the class (our wrapper, bound) and puts it back when it
+    uninstruments: our next instrument() goes past that retired wrapper instead of adding a layer."""
+    import wrapt
+
+    owner = openai.resources.chat.completions.Completions
+    pristine = vars(owner)["create"]
+
+    def layers() -> int:
+        current, count = vars(owner)["create"], 0
+        while current is not pristine and hasattr(current, "__wrapped__"):
+            current, count = current.__wrapped__, count + 1
+        return count
+
+    def theirs(wrapped, instance, args, kwargs):
+        return wrapped(*args, **kwargs)
+
+    instrumentor = OpenAIInstrumentor()
+    try:
+        for _ in range(3):
+            instrumentor.instrument(**telemetry.providers())
+            found = owner.create  # read off the class, as instrumentations save what they replace
+            wrapt.wrap_function_wrapper(owner, "create", theirs)
+            instrumentor.uninstrument()
+            owner.create = found  # theirs uninstrumented
+            assert layers() <= 1
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            assert telemetry.spans() == []
+        instrumentor.instrument(**telemetry.providers())
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        assert len(telemetry.spans()) == 1
+        instrumentor.uninstrument()
     finally:
         owner.create = pristine

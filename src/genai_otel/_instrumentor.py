@@ -102,10 +102,15 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         if any(owner is done and patch.attribute == name for done, name, _, _ in self._applied):
             return  # one class re-exported under two paths (e.g. beta and non-beta)
+        # A retired wrapper of ours that another instrumentation put back on its uninstrument: go past it,
+        # so that cycles do not pile wrappers up.
+        while _retired_wrapper(original):
+            original = original.__wrapped__
         if isinstance(original, wrapt.ObjectProxy):
             # Someone else's wrapper (or ours, left behind): wrap on top of it and restore it later.
             logger.debug("genai-otel: %s.%s is already wrapped; wrapping again", patch.owner, patch.attribute)
         wrapper = wrapt.FunctionWrapper(original, patch.wrapper)
+        wrapper._self_genai_otel_recorder = self._active
         setattr(owner, patch.attribute, wrapper)
         self._applied.append((owner, patch.attribute, original, wrapper))
 
@@ -127,3 +132,14 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 store.flush()
             except Exception:
                 report_internal_error("flushing the content store")
+
+
+def _retired_wrapper(candidate: Any) -> bool:
+    """Whether ``candidate`` is a wrapper of ours whose instrumentor was uninstrumented: as we set it, or
+    as another instrumentation put it back after reading it off the class (then bound: its parent)."""
+    if isinstance(candidate, wrapt.BoundFunctionWrapper):
+        candidate = getattr(candidate, "_self_parent", None)
+    if not isinstance(candidate, wrapt.FunctionWrapper):
+        return False
+    recorder = getattr(candidate, "_self_genai_otel_recorder", None)
+    return recorder is not None and getattr(recorder, "retired", False) is True
