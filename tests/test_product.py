@@ -279,6 +279,7 @@ def test_baggage_in_a_service_configured_by_the_environment_alone(
 
     monkeypatch.setenv("GENAI_OTEL_PRODUCT_BAGGAGE", "true")
     monkeypatch.setattr(product, "_telemetry", None)  # as in a fresh process: the product API never used
+    monkeypatch.setattr(product, "_environment_baggage", None)
     telemetry = instrument_openai()
     token = otel_context.attach(baggage.set_baggage(TEMPLATE, "t-propagated"))
     try:
@@ -286,6 +287,22 @@ def test_baggage_in_a_service_configured_by_the_environment_alone(
     finally:
         otel_context.detach(token)
     assert telemetry.span().attributes[TEMPLATE] == "t-propagated"
+
+
+def test_without_baggage_an_llm_call_builds_no_product_settings(
+    monkeypatch, instrument_openai, openai_client
+):
+    """The product settings (and a content store they may open) are built on first product API use, or
+    for baggage; an LLM call of a service that uses neither leaves them unbuilt."""
+    from genai_otel import product
+
+    monkeypatch.delenv("GENAI_OTEL_PRODUCT_BAGGAGE", raising=False)
+    monkeypatch.setattr(product, "_telemetry", None)
+    monkeypatch.setattr(product, "_environment_baggage", None)
+    telemetry = instrument_openai()
+    openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert product._telemetry is None
+    assert len(telemetry.spans()) == 1
 
 
 def test_baggage_through_the_w3c_propagator(instrument_openai) -> None:

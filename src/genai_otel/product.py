@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -384,9 +385,14 @@ def span_attributes() -> dict[str, Any] | None:
     scope = _current.get()
     if scope is not None:
         return scope.attributes
-    # Built from the environment on a first call without any product API use: a downstream service
-    # that only sets GENAI_OTEL_PRODUCT_BAGGAGE=true reads the baggage too. Once built, one attribute read.
-    telemetry = _telemetry or _get_telemetry()
+    telemetry = _telemetry
+    if telemetry is None:
+        # The product API never used: a downstream service that only sets GENAI_OTEL_PRODUCT_BAGGAGE=true
+        # reads the baggage too. The rest of the product settings (a content store among them) is built
+        # only then, not for every service's first LLM call.
+        if not _baggage_in_environment():
+            return None
+        telemetry = _get_telemetry()
     if not telemetry.settings.baggage:
         return None
     found = {}
@@ -396,6 +402,18 @@ def span_attributes() -> dict[str, Any] | None:
         if isinstance(value, str):
             found[name] = value
     return found or None
+
+
+_environment_baggage: bool | None = None
+
+
+def _baggage_in_environment() -> bool:
+    """GENAI_OTEL_PRODUCT_BAGGAGE, read once per process (a bad value is warned about as the product
+    settings warn about it, under the same name, so once)."""
+    global _environment_baggage
+    if _environment_baggage is None:
+        _environment_baggage = read_bool(os.environ.get(BAGGAGE_ENV), BAGGAGE_ENV, False)
+    return _environment_baggage
 
 
 def _enter(name: str | None, values: dict[str, Any]) -> tuple[ProductScope, Any, Any]:
