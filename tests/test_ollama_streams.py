@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 import gc
 import inspect
+import os
 import socket
+import subprocess
+import sys
 import time
 import types
 
@@ -398,6 +401,51 @@ async def test_async_abandoned(ollama_instrumented, llm_server) -> None:
         await asyncio.sleep(0)
     gc.collect()
     assert ollama_instrumented.span().attributes[sc.GENAI_OTEL_OUTCOME] == "abandoned"
+
+
+_DROPPED_AT_THE_END_OF_ASYNCIO_RUN = """
+import asyncio, os, sys
+import ollama
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+if sys.argv[1] == "instrumented":
+    from genai_otel.ollama import OllamaInstrumentor
+    OllamaInstrumentor().instrument(tracer_provider=provider)
+
+async def main():
+    client = ollama.AsyncClient(host=os.environ["OLLAMA_TEST_HOST"], headers={"X-Fake-Chunks": "30"})
+    stream = await client.chat(model="llama-test", messages=[{"role": "user", "content": "hi"}], stream=True)
+    async for _ in stream:
+        break  # and the stream is dropped, never closed, as main() returns
+
+asyncio.run(main())
+print([span.attributes.get("genai_otel.outcome") for span in exporter.get_finished_spans()])
+"""
+
+
+@pytest.mark.parametrize("run", ["bare", "instrumented"])
+def test_async_stream_dropped_as_asyncio_run_ends_is_closed_as_without_us(llm_server, tmp_path, run) -> None:
+    # The event loop closes a dropped client generator when it is dropped; held by us until the loop closed
+    # ours, it was closed at the loop's shutdown instead, racing the HTTP generator inside it: an error log.
+    script = tmp_path / "dropped.py"
+    script.write_text(_DROPPED_AT_THE_END_OF_ASYNCIO_RUN)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, str(script), run],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": root, "OLLAMA_TEST_HOST": llm_server.base_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.strip() == ("['abandoned']" if run == "instrumented" else "[]")
 
 
 async def test_async_task_cancelled_mid_stream(ollama_instrumented, llm_server) -> None:

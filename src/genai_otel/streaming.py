@@ -193,6 +193,15 @@ class TracedAsyncIterator:
         self._anext = once
         return await self.__anext__()
 
+    def let_go(self, _collected: object = None) -> None:
+        """Drop the client's iterator, when the caller dropped the generator that wraps it.
+
+        Without us, the client's async generator would be finalized then, and the event loop would close
+        it at once; held here until the loop gets round to closing ours, it would instead be closed by
+        the loop's shutdown alongside the generators it runs, which makes asyncio log an error.
+        """
+        self._inner = self._anext = None  # type: ignore[assignment]
+
     async def aclose(self) -> None:
         try:
             aclose = getattr(self._inner, "aclose", None)
@@ -232,7 +241,7 @@ def traced_generator(
     self_reference: list[weakref.ref[Any]] = []
     if isinstance(traced, TracedAsyncIterator):
         async_generator = _delegate_async(traced, self_reference)
-        self_reference.append(weakref.ref(async_generator))
+        self_reference.append(weakref.ref(async_generator, traced.let_go))
         return async_generator
     generator = _delegate(traced, self_reference)
     self_reference.append(weakref.ref(generator))
