@@ -190,9 +190,12 @@ def test_unencodable_strings_everywhere_lose_nothing(instrument_both, llm_server
     assert _attribute(event, "exception.message") == "bad \ufffd input"
 
     logs = telemetry.log_exporter.get_finished_logs()
-    assert len(logs) == 5  # the details event of each LLM call
+    # The details event of each LLM call, and the exception event of the call the client could not send.
+    names = [log.log_record.event_name for log in logs]
+    assert names.count(sc.EVENT_INFERENCE_OPERATION_DETAILS) == 5
+    assert names.count(sc.EVENT_CLIENT_OPERATION_EXCEPTION) == 1 and len(names) == 6
     assert OTLPLogExporter(endpoint=receiver.url("logs")).export(logs).name == "SUCCESS"
-    assert sum(len(s.log_records) for r in receiver.logs[0].resource_logs for s in r.scope_logs) == 5
+    assert sum(len(s.log_records) for r in receiver.logs[0].resource_logs for s in r.scope_logs) == 6
 
     metrics = telemetry.reader.get_metrics_data()
     exporter = OTLPMetricExporter(endpoint=receiver.url("metrics"))

@@ -129,6 +129,7 @@ NO_UPSTREAM_CONSTANT = frozenset(
         # the installed package has no events module
         "EVENT_EVALUATION_RESULT",
         "EVENT_INFERENCE_OPERATION_DETAILS",
+        "EVENT_CLIENT_OPERATION_EXCEPTION",
         "UNIT_DOCUMENTS",
         # the product attributes, under the application's own configurable prefix
         "PRODUCT_PREFIX_DEFAULT",

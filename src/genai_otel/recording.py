@@ -29,8 +29,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from genai_otel import semconv as sc
 from genai_otel._encoding import encodable_attributes, encodable_text, encodable_value
+from genai_otel._exceptions import GatedException, gated_error_code, record_exception
 from genai_otel._exceptions import error_type as _error_type
-from genai_otel._exceptions import gated_error_code, record_exception
 from genai_otel._failsafe import report_internal_error
 from genai_otel._recent_calls import remember as remember_call
 from genai_otel.content import EVENT_NAME, ContentRecorder, ContentSettings
@@ -85,11 +85,10 @@ class Recorder:
         # Decided here, once: with these off, a call pays nothing for them but a falsy check.
         self.call_records = call_records
         self.preview_chars = preview_chars
-        self._logger: Any = None
-        if call_records or (content is not None and content.mode.on_events):
-            self._logger = _logs.get_logger(
-                instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
-            )
+        # Always: a call that raises emits semconv's exception event. A call that does not pays nothing for it.
+        self._logger: Any = _logs.get_logger(
+            instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
+        )
         self.content = ContentRecorder(content or ContentSettings(), self._emit_event, meter_provider)
         # Adapters read the request's messages for capture and hashes, and the output for the preview.
         self.reads_content = self.content.wanted or preview_chars > 0
@@ -155,6 +154,28 @@ class Recorder:
                 description="Time per output token generated after the first token for successful responses.",
                 explicit_bucket_boundaries_advisory=list(sc.SERVER_TIME_PER_OUTPUT_TOKEN_BUCKETS),
             )
+
+    def emit_exception(
+        self, exc: BaseException, gated: GatedException | None, span: Any, timestamp: int
+    ) -> None:
+        """Semconv's ``gen_ai.client.operation.exception`` event: the span's exception event as a log record
+        (the same gated texts), for calls whose trace was sampled out too. Nothing is gated for a logger
+        that would drop it."""
+        try:
+            enabled = getattr(self._logger, "enabled", None)
+            if enabled is not None and not enabled(event_name=sc.EVENT_CLIENT_OPERATION_EXCEPTION):
+                return
+            if gated is None:
+                gated = GatedException(exc, self.content.policy)
+            self._emit_event(
+                sc.EVENT_CLIENT_OPERATION_EXCEPTION,
+                gated.event_attributes(),
+                span,
+                timestamp,
+                _logs.SeverityNumber.WARN,
+            )
+        except Exception:
+            report_internal_error("emitting the exception event")
 
     def _emit_event(
         self,
@@ -379,12 +400,15 @@ class Call:
                         record = {} if record is not None else None
             if record is not None:
                 self._emit_record(attributes, record, end_perf_ns, error_type)
+            gated = None
             if recording:
                 span.set_attributes(attributes if encodable else encodable_attributes(attributes))
                 if exc is not None:
-                    record_exception(span, exc, self._recorder.content.policy)
+                    gated = record_exception(span, exc, self._recorder.content.policy)
                 elif error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
+            if exc is not None:
+                recorder.emit_exception(exc, gated, span, self.start_wall_ns + (end_perf_ns - self.start_ns))
             self._record_metrics(end_perf_ns, error_type, outcome)
             # So that an evaluation naming this response lands in this trace (genai_otel.evaluation).
             remember_call(op.response_id, span, op.request_model, op.provider)

@@ -307,6 +307,8 @@ GENAI_OTEL_REQUEST_IMAGES_COUNT: Final = "genai_otel.request.images.count"
 # --- events ------------------------------------------------------------------------------------------
 # One per call with content in an event mode, or with call records on (docs/telemetry.md#call-records).
 EVENT_INFERENCE_OPERATION_DETAILS: Final = "gen_ai.client.inference.operation.details"
+# One per LLM call that raised, severity WARN: exception.type, exception.message, exception.stacktrace (1.41.0).
+EVENT_CLIENT_OPERATION_EXCEPTION: Final = "gen_ai.client.operation.exception"
 
 # --- evaluation results (semconv event gen_ai.evaluation.result; metrics are genai-otel's own) -------
 EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
