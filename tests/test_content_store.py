@@ -443,7 +443,16 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
     assert email not in at_rest and card not in at_rest
 
 
-# --- configuration problems: one warning, capture as without a store ---------------------------------------
+# --- configuration problems: one warning, and no content (none inline where the store was to keep it out) ---
+def _assert_no_content(span) -> None:
+    assert span.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is False
+    assert span.attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == sc.DROPPED_STORE_MISCONFIGURED
+    assert (
+        sc.GEN_AI_INPUT_MESSAGES not in span.attributes and sc.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+    )
+    assert sc.GEN_AI_INPUT_MESSAGES_REF not in span.attributes
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -462,19 +471,53 @@ def test_planted_pii_never_reaches_a_span_nor_a_redacted_object(
         ("   ", "is empty"),
     ],
 )
-def test_unusable_store_falls_back_with_one_warning(instrument_openai, openai_client, caplog, url, expected):
+def test_unusable_store_captures_nothing_after_one_warning(
+    instrument_openai, openai_client, caplog, url, expected
+):
     caplog.set_level(logging.WARNING, logger="genai_otel")
-    telemetry = instrument_openai(capture_message_content="SPAN_ONLY", content_store=url)
+    telemetry = instrument_openai(capture_message_content="SPAN_AND_EVENT", content_store=url)
     chat(openai_client)
     chat(openai_client)
     warnings = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
-    if url.strip():
-        assert len(warnings) == 1 and expected in warnings[0], warnings
-        assert "AKIAIOSFODNN7EXAMPLE" not in warnings[0] and "wJalrXUtnFEMIK7MDENG" not in warnings[0]
-        assert "admin" not in warnings[0]
-    for span in telemetry.spans():
-        assert json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
-        assert sc.GEN_AI_INPUT_MESSAGES_REF not in span.attributes
+    spans = telemetry.spans()
+    assert len(spans) == 2
+    if not url.strip():  # a blank URL asks for no store: capture as without one
+        for span in spans:
+            assert json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
+        return
+    assert len(warnings) == 1 and expected in warnings[0], warnings
+    assert "no content is captured" in warnings[0]
+    assert "AKIAIOSFODNN7EXAMPLE" not in warnings[0] and "wJalrXUtnFEMIK7MDENG" not in warnings[0]
+    assert "admin" not in warnings[0]
+    for span in spans:
+        _assert_no_content(span)
+    assert not [log for log in telemetry.logs() if sc.GEN_AI_INPUT_MESSAGES in (log.attributes or {})]
+    assert "parcel questions" not in telemetry.exported_text()
+
+
+def test_an_unusable_store_keeps_tool_content_off_the_tool_span_too(instrument_openai, caplog):
+    caplog.set_level(logging.WARNING, logger="genai_otel")
+    telemetry = instrument_openai()
+    configure_product(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        capture_message_content="SPAN_ONLY",
+        content_store="nosuchprotocol://bucket/x",
+    )
+    try:
+
+        @genai_otel.tool
+        def track_parcel(parcel_id: str, email: str) -> dict:
+            return {"status": "in transit", "notify": email}
+
+        track_parcel("48213", email="jane.doe@example.org")
+    finally:
+        configure_product()
+    attributes = telemetry.span().attributes
+    assert attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is False
+    assert attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == sc.DROPPED_STORE_MISCONFIGURED
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in attributes and sc.GEN_AI_TOOL_CALL_RESULT not in attributes
+    assert "48213" not in telemetry.exported_text()
 
 
 @pytest.mark.parametrize("key", ["not base64!", base64.b64encode(b"short").decode(), f"a:{KEY_A},a:{KEY_B}"])
@@ -490,7 +533,7 @@ def test_unusable_key_turns_the_store_off_with_one_warning(
     assert len(warnings) == 1 and "instrument(content_store_key=...)" in warnings[0], warnings
     assert KEY_A not in warnings[0] and "short" not in warnings[0]
     assert stored_objects(tmp_path) == []
-    assert json.loads(telemetry.span().attributes[sc.GEN_AI_INPUT_MESSAGES]) == REDACTED_QUESTION
+    _assert_no_content(telemetry.span())
 
 
 def test_missing_fsspec_is_one_warning(tmp_path, llm_server):
@@ -528,7 +571,8 @@ def test_missing_fsspec_is_one_warning(tmp_path, llm_server):
     spans = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(spans) == 2
     for attributes in spans:
-        assert "[EMAIL]" in attributes[sc.GEN_AI_INPUT_MESSAGES] and "a@b.org" not in json.dumps(attributes)
+        assert attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == sc.DROPPED_STORE_MISCONFIGURED
+        assert sc.GEN_AI_INPUT_MESSAGES not in attributes and "a@b.org" not in json.dumps(attributes)
 
 
 # --- faults: the call is never hurt -----------------------------------------------------------------------------

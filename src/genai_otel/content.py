@@ -424,6 +424,15 @@ class ContentRecorder:
         self._redactor_follows = self.policy.has_redactor
         # Decided here, at instrument(): without a store, finish() pays one attribute check.
         self.store = open_store(settings.store, meter_provider) if self.capturing else None
+        # A store asked for and not opened (named in its one warning): no content then, rather than content
+        # inline on the spans and events the store was set up to keep it out of. Fail closed.
+        # (A blank URL asks for no store.)
+        self.store_refused = (
+            self.capturing
+            and self.store is None
+            and settings.store is not None
+            and bool(settings.store.url.strip())
+        )
 
     @property
     def wanted(self) -> bool:
@@ -458,6 +467,10 @@ class ContentRecorder:
             sc.GENAI_OTEL_REDACTION_POLICY: self.policy.name,
             sc.GENAI_OTEL_REDACTION_POLICY_VERSION: self.policy.version,
         }
+        if self.store_refused:
+            status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
+            status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = sc.DROPPED_STORE_MISCONFIGURED
+            return status
         try:
             structured = self._redacted(content, output_messages)
         except RedactionFailed as failure:

@@ -112,6 +112,7 @@ UTIL_GENAI_REFERENCES: Final = frozenset(
 )
 GENAI_OTEL_CONTENT_STORE: Final = "genai_otel.content.store"
 DROPPED_STORE_UNAVAILABLE: Final = "store_unavailable"
+DROPPED_STORE_MISCONFIGURED: Final = "store_misconfigured"
 METRIC_CONTENT_STORE_DROPPED: Final = "genai_otel.content.store.dropped"
 UNIT_DOCUMENTS: Final = "{document}"
 

@@ -80,6 +80,12 @@ def _content_attributes(telemetry: _Telemetry, arguments: Any, result: Any, span
         sc.GENAI_OTEL_REDACTION_POLICY: recorder.policy.name,
         sc.GENAI_OTEL_REDACTION_POLICY_VERSION: recorder.policy.version,
     }
+    if recorder.store_refused:
+        return {
+            **status,
+            sc.GENAI_OTEL_CONTENT_CAPTURED: False,
+            sc.GENAI_OTEL_CONTENT_DROPPED_REASON: sc.DROPPED_STORE_MISCONFIGURED,
+        }
     raw: dict[str, Any] = {}
     if arguments is not None:
         raw[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments

@@ -190,7 +190,7 @@ def open_store(settings: StoreSettings | None, meter_provider: Any = None) -> Co
 def _fallback(source: str, message: str) -> None:
     warn_setting_once(
         source,
-        f"{message}; content is captured as without a store (the capture mode decides, redacted as always)",
+        f"{message}; no content is captured (none goes inline where the store was to keep it out of)",
     )
 
 
