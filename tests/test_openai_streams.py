@@ -287,3 +287,53 @@ async def test_async_stream_helper(openai_instrumented, async_openai_client) -> 
     full, early = openai_instrumented.spans()
     assert full.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert early.attributes[sc.GENAI_OTEL_OUTCOME] == "closed_early"
+
+
+def test_two_threads_ending_one_stream_at_once_record_one_ending(instrument_openai, llm_server) -> None:
+    """Thread A reads the stream to its end while thread B closes it. A is held just as it starts recording
+    its ending (the moment the GIL may switch threads); B's close must then find the call ended."""
+    import sys
+    import threading
+
+    from genai_otel import recording
+
+    telemetry = instrument_openai(active_requests=True)
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test", max_retries=0)
+    stream = client.chat.completions.create(
+        model="gpt-test",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        extra_headers={"X-Fake-Chunks": "1"},
+    )
+    next(stream)
+    held, closed = threading.Event(), threading.Event()
+    finish = recording.Call._finish.__code__
+
+    def hold_at_finish(frame, event, arg):  # a trace function: called for each new frame in thread A
+        if frame.f_code is finish:
+            held.set()
+            closed.wait(30)  # a guard against a hang, never a measure of speed
+        return None
+
+    def read_to_the_end() -> None:
+        sys.settrace(hold_at_finish)
+        try:
+            for _ in stream:
+                pass
+        finally:
+            sys.settrace(None)
+
+    reader = threading.Thread(target=read_to_the_end)
+    reader.start()
+    assert held.wait(30)
+    stream.close()
+    closed.set()
+    reader.join(30)
+
+    span = telemetry.span()
+    assert sc.GENAI_OTEL_OUTCOME not in span.attributes  # completed: the first ending is the one recorded
+    (duration,) = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.count == 1
+    (active,) = telemetry.metric_points(sc.METRIC_CLIENT_ACTIVE_REQUESTS)
+    assert active.value == 0
+    client.close()

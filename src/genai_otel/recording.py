@@ -234,8 +234,8 @@ class Call:
     """One in-flight operation: its span, its clock, and for streams its chunk timing."""
 
     __slots__ = (
-        "_ended",
         "_recorder",
+        "_unended",
         "active",
         "chunk_count",
         "chunk_gaps",
@@ -262,7 +262,9 @@ class Call:
         self._recorder = recorder
         # The request attributes shared with metric points, encodable (see _common_attributes).
         self.common = _common_attributes(op) if common is None else common
-        self._ended = False
+        # One token, taken by the first ending: list.pop() is atomic, so two threads ending the call at once
+        # (a stream read to its end in one while another closes it) cannot both record it.
+        self._unended = [True]
         self.op = op
         self.span = span
         self.start_ns = start_ns
@@ -277,7 +279,14 @@ class Call:
 
     @property
     def ended(self) -> bool:
-        return self._ended
+        return not self._unended
+
+    def _claim_the_ending(self) -> bool:
+        try:
+            self._unended.pop()
+        except IndexError:
+            return False
+        return True
 
     def activate(self) -> object:
         """Make the span current (so HTTP spans nest under it); pass the token to ``deactivate``."""
@@ -309,7 +318,7 @@ class Call:
 
     # --- endings ---------------------------------------------------------------------------------
     def succeed(self) -> None:
-        if self._ended:
+        if not self._claim_the_ending():
             return
         op = self.op
         if (
@@ -322,20 +331,19 @@ class Call:
         self._finish(_perf_ns(), None, None)
 
     def fail(self, exc: BaseException) -> None:
-        if self._ended:
+        if not self._claim_the_ending():
             return
         self._finish(_perf_ns(), exc, None)
 
     def interrupt(self, outcome: str, *, at_last_activity: bool = False) -> None:
         """End a call the caller stopped. ``at_last_activity`` dates the end at the last chunk
         (for streams found abandoned by the garbage collector, whose collection time means nothing)."""
-        if self._ended:
+        if not self._claim_the_ending():
             return
         end = (self.last_chunk_ns or self.start_ns) if at_last_activity else _perf_ns()
         self._finish(end, None, outcome)
 
     def _finish(self, end_perf_ns: int, exc: BaseException | None, outcome: str | None) -> None:
-        self._ended = True
         span = self.span
         try:
             op = self.op
