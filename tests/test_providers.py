@@ -17,6 +17,8 @@ from genai_otel.providers import PROVIDER_MAP_ENV, ProviderResolver, parse_rules
     ("host", "port", "expected"),
     [
         ("api.openai.com", 443, "openai"),
+        ("eu.api.openai.com", 443, "openai"),  # data residency in Europe
+        ("api.openai.com.evil.example", 443, "openai_compatible"),
         ("my-resource.openai.azure.com", 443, "azure.ai.openai"),
         ("localhost", 11434, "ollama"),
         ("10.0.0.5", 11434, "ollama"),

@@ -24,7 +24,7 @@ from genai_otel.config import read_mapping
 PROVIDER_MAP_ENV = "GENAI_OTEL_PROVIDER_MAP"
 
 BUILTIN_RULES: Mapping[str, str] = {
-    "api.openai.com": sc.PROVIDER_OPENAI,
+    "*.api.openai.com": sc.PROVIDER_OPENAI,  # and OpenAI's regional hosts: eu.api.openai.com
     "*.openai.azure.com": sc.PROVIDER_AZURE_OPENAI,
     "*.cognitiveservices.azure.com": sc.PROVIDER_AZURE_OPENAI,
     ":11434": sc.PROVIDER_OLLAMA,
