@@ -83,19 +83,44 @@ def test_consumed_stream_keeps_type_and_records_everything(ollama_server_metrics
     assert per_token.sum == pytest.approx(final.eval_duration / 1e9 / (final.eval_count - 1))
 
 
-def test_the_request_waits_for_the_first_next_and_is_timed_from_the_call(
-    ollama_instrumented, ollama_client, llm_server
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_the_request_waits_for_the_first_next_and_the_first_chunk_is_timed_from_it(
+    ollama_instrumented, llm_server, asynchronous
 ) -> None:
+    """Semconv times the first chunk "from when the client issues the generation request", which a lazy
+    stream does on the first next(); the span and its duration start at the call."""
     requests_before = len(llm_server.requests)
-    stream = _stream(ollama_client)
-    assert len(llm_server.requests) == requests_before  # lazy, as without instrumentation
-    time.sleep(0.05)
-    next(stream)
-    assert len(llm_server.requests) == requests_before + 1
-    list(stream)
-    attributes = ollama_instrumented.span().attributes
-    # Time to first chunk counts from the call, which is when the caller asked for the answer.
-    assert attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] >= 0.05
+    if asynchronous:
+        client = ollama.AsyncClient(host=llm_server.base_url)
+
+        async def read() -> tuple[float, float]:
+            stream = await _stream(client)
+            assert len(llm_server.requests) == requests_before  # lazy, as without instrumentation
+            time.sleep(0.05)
+            asked = time.perf_counter()
+            await stream.__anext__()
+            got = time.perf_counter()
+            assert len(llm_server.requests) == requests_before + 1
+            async for _ in stream:
+                pass
+            return asked, got
+
+        asked, got = asyncio.run(read())
+    else:
+        stream = _stream(ollama.Client(host=llm_server.base_url))
+        assert len(llm_server.requests) == requests_before  # lazy, as without instrumentation
+        time.sleep(0.05)
+        asked = time.perf_counter()
+        next(stream)
+        got = time.perf_counter()
+        assert len(llm_server.requests) == requests_before + 1
+        list(stream)
+    span = ollama_instrumented.span()
+    # Both bounds are readings of the same clock around the step: no assumption about speed.
+    assert 0 < span.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] <= got - asked
+    (point,) = ollama_instrumented.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)
+    assert point.sum <= got - asked
+    assert (span.end_time - span.start_time) / 1e9 >= 0.05  # the span starts at the call, before the sleep
 
 
 def test_span_is_current_for_the_http_request_only(ollama_instrumented, llm_server) -> None:

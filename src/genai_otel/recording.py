@@ -245,6 +245,7 @@ class Call:
         "last_chunk_ns",
         "op",
         "product",
+        "request_ns",
         "span",
         "start_ns",
         "start_wall_ns",
@@ -269,6 +270,9 @@ class Call:
         self.span = span
         self.start_ns = start_ns
         self.start_wall_ns = start_wall_ns
+        # When the client sent the request, if later than the call: a lazy stream (Ollama's) sends it on the
+        # first next(). Semconv times the first chunk from there; the span and its duration start at the call.
+        self.request_ns = 0
         self.first_chunk_ns = 0
         self.last_chunk_ns = 0
         self.chunk_count = 0
@@ -363,7 +367,7 @@ class Call:
             )
             if self.first_chunk_ns:
                 attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (
-                    self.first_chunk_ns - self.start_ns
+                    self.first_chunk_ns - (self.request_ns or self.start_ns)
                 ) / 1e9
                 attributes[sc.GENAI_OTEL_RESPONSE_CHUNK_COUNT] = self.chunk_count
                 if op.output_tokens is not None and op.output_tokens > 1:
@@ -517,7 +521,7 @@ class Call:
             )
         if self.first_chunk_ns:
             recorder.time_to_first_chunk.record(
-                (self.first_chunk_ns - self.start_ns) / 1e9, attributes, context
+                (self.first_chunk_ns - (self.request_ns or self.start_ns)) / 1e9, attributes, context
             )
         if recorder.server_time_to_first_token is not None:
             if op.server_time_to_first_token is not None:

@@ -277,6 +277,7 @@ def _end_closed(traced: TracedIterator | TracedAsyncIterator) -> None:
 
 def _delegate(traced: TracedIterator, self_reference: list[weakref.ref[Any]]) -> Generator[Any, None, None]:
     try:
+        traced._call.request_ns = _perf_ns()  # the client sends its request now, on the first next()
         token = _activate(traced._call)
         try:
             first = next(traced)
@@ -311,6 +312,7 @@ async def _delegate_async(
     traced: TracedAsyncIterator, self_reference: list[weakref.ref[Any]]
 ) -> AsyncGenerator[Any, None]:
     try:
+        traced._call.request_ns = _perf_ns()
         token = _activate(traced._call)
         try:
             chunk = await traced.__anext__()
