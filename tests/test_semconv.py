@@ -110,6 +110,7 @@ NO_UPSTREAM_CONSTANT = frozenset(
         "DROPPED_REDACTION_OVERLOADED",
         "DROPPED_REDACTION_TIMEOUT",
         "DROPPED_STORE_UNAVAILABLE",
+        "DROPPED_STORE_MISCONFIGURED",
         "CACHE_RESULT_HIT",
         "CACHE_RESULT_MISS",
         # the references the official GenAI utilities' upload hook writes; not in semconv v1.41.1
