@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import logging
 import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry import baggage, trace
@@ -310,6 +313,91 @@ def test_one_instance_shared_by_concurrent_threads(product) -> None:
         thread.join(10)
     assert not failures, failures
     assert sorted(s.attributes[ROUTE] for s in _by_name(product, "support request")) == ["abstain", "serve"]
+    product.assert_each_span_ended_once()
+
+
+# --- left in another contextvars.Context than it was entered in ---------------------------------------------
+def _step_in_copied_contexts(generator: Iterator[Any]) -> None:
+    """As Starlette's iterate_in_threadpool does: each step in a fresh copy of the caller's context."""
+    while True:
+        try:
+            contextvars.copy_context().run(next, generator)
+        except StopIteration:
+            return
+
+
+def _genai_otel_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+
+
+@pytest.mark.parametrize("name", ["answer request", None])
+def test_a_context_left_in_another_context_ends_its_span_quietly(
+    product, openai_client, name, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+    tracer = product.tracer_provider.get_tracer("app")
+
+    def answer() -> Iterator[Any]:
+        with genai_otel.product_context(name, template_id="answer-v1"):
+            yield from openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+
+    def otel_answer() -> Iterator[Any]:
+        with tracer.start_as_current_span("otel's own"):
+            yield from openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+
+    with caplog.at_level(logging.WARNING):
+        _step_in_copied_contexts(otel_answer())
+        otel_records = len(caplog.records)
+        caplog.clear()
+        _step_in_copied_contexts(answer())
+    if name is not None:
+        (span,) = _by_name(product, name)
+        assert span.attributes[TEMPLATE] == "answer-v1"
+    # No more noise than OTel's own span makes in the same place (its detach's "Failed to detach context").
+    assert not _genai_otel_warnings(caplog)
+    assert len(caplog.records) <= otel_records
+    assert _nothing_current()
+    product.assert_each_span_ended_once()
+
+
+async def test_an_async_generator_closed_by_the_loops_finalizer_ends_its_spans(
+    product, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+
+    async def answer() -> AsyncIterator[int]:
+        with (
+            genai_otel.product_context("async answer", template_id="answer-v1"),
+            genai_otel.tool_call("lookup"),
+        ):
+            for number in range(3):
+                yield number
+
+    with caplog.at_level(logging.WARNING):
+        generator = answer()
+        await generator.__anext__()
+        del generator  # dropped mid-way: the loop's finalizer closes it, in a task of its own
+        gc.collect()
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert {s.name for s in product.spans()} == {"async answer", "execute_tool lookup"}
+    assert not _genai_otel_warnings(caplog)
+    product.assert_each_span_ended_once()
+
+
+def test_a_tool_call_left_in_another_context_ends_its_span_quietly(product, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+
+    def steps() -> Iterator[int]:
+        with genai_otel.tool_call("lookup", arguments={"parcel_id": "p-1"}) as call:
+            yield 1
+            call.set_result({"status": "in transit"})
+            yield 2
+
+    with caplog.at_level(logging.WARNING):
+        _step_in_copied_contexts(steps())
+    assert product.span().name == "execute_tool lookup"
+    assert not _genai_otel_warnings(caplog)
     product.assert_each_span_ended_once()
 
 

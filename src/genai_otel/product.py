@@ -458,14 +458,32 @@ def _scope(name: str | None, values: dict[str, Any]) -> Iterator[ProductScope]:
                 report_internal_error("product_context recording an error")
         raise
     finally:
+        _leave(scope_token, token, span)
+
+
+def _leave(scope_token: contextvars.Token[ProductScope | None], token: Any, span: Any) -> None:
+    """Undo what _enter did, each step on its own: a context can be left in another contextvars.Context
+    than it was entered in (a generator stepped in copied contexts, as Starlette's iterate_in_threadpool
+    does; an async generator closed by the event loop's finalizer), where neither token can be reset, and
+    its span must end all the same."""
+    try:
+        _current.reset(scope_token)
+    except ValueError:
+        # "created in a different Context": that Context keeps its value, as it keeps OTel's. OTel's
+        # detach below logs the mismatch once, as it does for its own start_as_current_span; not ours too.
+        pass
+    except Exception:
+        report_internal_error("leaving product_context")
+    try:
+        if token is not None:
+            otel_context.detach(token)
+    except Exception:  # OTel's own detach logs and returns; a runtime context of someone else's may raise
+        report_internal_error("leaving product_context")
+    if span is not None:
         try:
-            _current.reset(scope_token)
-            if token is not None:
-                otel_context.detach(token)
-            if span is not None:
-                span.end()
+            span.end()
         except Exception:
-            report_internal_error("leaving product_context")
+            report_internal_error("ending a product_context span")
 
 
 class product_context:  # lower case: it reads as a function at the call site, like contextlib's
