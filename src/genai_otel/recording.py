@@ -253,6 +253,9 @@ class Call:
         "start_ns",
         "start_wall_ns",
     )
+    # Set by Recorder.start, not here: what the call was made under, for its end (see remember_call).
+    product: dict[str, Any] | None
+    case_calls: list[tuple[str | None, Any]] | None
 
     def __init__(
         self,
