@@ -3,6 +3,7 @@ metrics under the product cardinality bounds; content opt-in and redacted; bad i
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 
@@ -71,6 +72,41 @@ def test_event_in_the_judged_calls_trace_with_its_model_provider_and_product(
     assert event.severity_number.name == "INFO"
     assert event.body is None
     assert event.timestamp and event.timestamp >= chat.end_time  # when the judge recorded it
+
+
+def _in_another_request(stream) -> None:
+    with genai_otel.product_context(template_id="request-B"):
+        for _ in stream:
+            pass
+
+
+def _after_the_context(stream) -> None:
+    for _ in stream:
+        pass
+
+
+def _abandoned(stream) -> None:
+    next(stream)  # then dropped unclosed: ended on the abandoned-streams thread, as it is collected
+
+
+@pytest.mark.parametrize("consume", [_in_another_request, _after_the_context, _abandoned])
+def test_a_stream_is_judged_under_the_product_attributes_it_was_made_under(
+    evaluations, openai_client, consume
+) -> None:
+    with genai_otel.product_context(template_id="request-A", evidence_version="ev-A"):
+        stream = openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+    consume(stream)
+    del stream
+    gc.collect()
+    (chat,) = evaluations.spans()
+    genai_otel.record_evaluation(
+        "groundedness", score=0.5, response_id=chat.attributes[sc.GEN_AI_RESPONSE_ID]
+    )
+    (event,) = _events(evaluations)
+    assert event.span_id == chat.context.span_id
+    assert (event.attributes[TEMPLATE], event.attributes[EVIDENCE]) == ("request-A", "ev-A")
+    (point,) = evaluations.metric_points(sc.METRIC_EVALUATION_SCORE)
+    assert point.attributes[TEMPLATE] == "request-A"
 
 
 def test_metrics_by_name_label_template_evidence_and_model(evaluations, openai_client) -> None:
@@ -320,7 +356,7 @@ def test_recent_calls_map_is_bounded_and_forgets_the_oldest(monkeypatch) -> None
     monkeypatch.setattr(_recent_calls, "_recent", type(_recent_calls._recent)())
     span = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
     for number in range(5):
-        _recent_calls.remember(f"resp-{number}", span, "m", "p")
+        _recent_calls.remember(f"resp-{number}", span, "m", "p", None, None)
     assert list(_recent_calls._recent) == ["resp-2", "resp-3", "resp-4"]
     assert _recent_calls.lookup("resp-0") is None
     assert _recent_calls.lookup("resp-4")[1:3] == ("m", "p")
@@ -328,7 +364,7 @@ def test_recent_calls_map_is_bounded_and_forgets_the_oldest(monkeypatch) -> None
 
 def test_calls_without_a_response_id_cost_one_lookup_and_keep_nothing(monkeypatch) -> None:
     monkeypatch.setattr(_recent_calls, "_recent", type(_recent_calls._recent)())
-    _recent_calls.remember(None, None, "m", "p")  # the span is not even touched
+    _recent_calls.remember(None, None, "m", "p", None, None)  # the span is not even touched
     assert not _recent_calls._recent
 
 
@@ -366,7 +402,9 @@ def test_recent_calls_capacity_from_the_environment(value, capacity, warned) -> 
 
 
 def test_a_call_without_a_trace_still_gives_its_model_and_the_event_the_current_context(evaluations) -> None:
-    _recent_calls.remember("resp-untraced", trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT), "m-1", "p-1")
+    _recent_calls.remember(
+        "resp-untraced", trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT), "m-1", "p-1", None, None
+    )
     tracer = evaluations.tracer_provider.get_tracer("test")
     with tracer.start_as_current_span("judge") as span:
         genai_otel.record_evaluation("g", score=1.0, response_id="resp-untraced")

@@ -4,6 +4,7 @@ file against the loopback server."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -522,6 +523,29 @@ def test_a_judges_own_llm_calls_are_not_taken_for_the_judged_call(app) -> None:
     (event,) = _events(app)
     assert len(chats) == 2
     assert event.span_id == answer_call.context.span_id
+
+
+def test_a_stream_the_target_leaves_unclosed_is_still_the_judged_call(app, openai_client) -> None:
+    def first_chunk(question: str) -> str:
+        with genai_otel.product_context(template_id=evaluation_app.TEMPLATE):
+            stream = openai_client.chat.completions.create(
+                model="gpt-test", messages=[{"role": "user", "content": question}], stream=True
+            )
+            text = next(stream).choices[0].delta.content or ""
+        del stream  # dropped unclosed: the abandoned-streams thread ends it, outside the case's context
+        gc.collect()
+        return text
+
+    def scored(case, output):
+        return 1.0
+
+    genai_otel.evaluation.run(CASES[:1], first_chunk, [scored], name="n")
+    (chat,) = [s for s in app.spans() if s.attributes.get(sc.GEN_AI_OPERATION_NAME) == "chat"]
+    assert chat.attributes[sc.GENAI_OTEL_OUTCOME] == sc.OUTCOME_ABANDONED
+    (event,) = _events(app)
+    assert event.span_id == chat.context.span_id
+    assert event.attributes[CASE] == "P-201"
+    assert event.attributes["app.prompt.template_id"] == evaluation_app.TEMPLATE
 
 
 def test_a_target_without_llm_calls_records_in_the_case_span(app) -> None:

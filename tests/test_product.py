@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import logging
 import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry import baggage, trace
@@ -195,6 +198,207 @@ async def test_decorator_on_sync_and_async_functions(product, openai_client, asy
     assert len(_by_name(product, "sync request")) == 2
     assert all(s.attributes[ROUTE] == "serve" for s in _by_name(product, "sync request"))
     assert _by_name(product, "async request")[0].attributes[ROUTE] == "abstain"
+
+
+# --- one instance entered many times: nested, or shared by concurrent requests ----------------------------
+def _nothing_current() -> bool:
+    return (
+        genai_otel.product.current_scope() is None
+        and not trace.get_current_span().get_span_context().is_valid
+    )
+
+
+def test_one_instance_nested_in_itself(product, openai_client) -> None:
+    support = genai_otel.product_context("support request", template_id="support-v1")
+    with support as outer:
+        with support as inner:
+            assert inner is not outer and genai_otel.product.current_scope() is inner
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            genai_otel.record_outcome(route="serve")
+        assert genai_otel.product.current_scope() is outer
+        assert trace.get_current_span() is outer.span
+        genai_otel.record_outcome(route="abstain")  # the outer entry's own outcome, not "recorded twice"
+    assert _nothing_current()
+    inner_span, outer_span = _by_name(product, "support request")
+    (chat,) = _by_name(product, "chat gpt-test")
+    assert chat.parent.span_id == inner_span.context.span_id
+    assert inner_span.parent.span_id == outer_span.context.span_id
+    assert (inner_span.attributes[ROUTE], outer_span.attributes[ROUTE]) == ("serve", "abstain")
+    product.assert_each_span_ended_once()
+
+
+def test_the_callers_exception_leaves_a_reused_instance_unchanged(product) -> None:
+    support = genai_otel.product_context("support request", template_id="support-v1")
+    error = KeyError("missing evidence")
+    with support:
+        with pytest.raises(KeyError) as raised, support:
+            raise error
+        assert raised.value is error
+    assert _nothing_current()
+    inner, outer = _by_name(product, "support request")
+    assert inner.attributes[sc.ERROR_TYPE] == "KeyError" and sc.ERROR_TYPE not in outer.attributes
+
+
+async def test_one_instance_shared_by_concurrent_tasks(product, async_openai_client) -> None:
+    support = genai_otel.product_context("support request", template_id="support-v1")
+
+    @genai_otel.product_context("decorated request", template_id="support-v1")
+    async def decorated(route: str, entered: asyncio.Event, leave: asyncio.Event) -> None:
+        entered.set()
+        await leave.wait()
+        genai_otel.record_outcome(route=route)
+
+    async def handle(route: str, entered: asyncio.Event, leave: asyncio.Event) -> None:
+        with support as scope:
+            entered.set()
+            await leave.wait()
+            assert genai_otel.product.current_scope() is scope
+            await async_openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            genai_otel.record_outcome(route=route)
+        assert _nothing_current()
+
+    for run in (handle, decorated):
+        events = [asyncio.Event() for _ in range(4)]
+        first = asyncio.create_task(run("serve", events[0], events[1]))
+        second = asyncio.create_task(run("abstain", events[2], events[3]))
+        await events[0].wait()
+        await events[2].wait()
+        events[1].set()  # the first entered leaves first, while the second is still inside
+        await first
+        events[3].set()
+        await second
+    assert _nothing_current()
+    for name in ("support request", "decorated request"):
+        spans = _by_name(product, name)
+        assert sorted(s.attributes[ROUTE] for s in spans) == ["abstain", "serve"], name
+    chats = _by_name(product, "chat gpt-test")
+    parents = {s.parent.span_id for s in chats}
+    assert parents == {s.context.span_id for s in _by_name(product, "support request")}
+    product.assert_each_span_ended_once()
+
+
+def test_one_instance_shared_by_concurrent_threads(product) -> None:
+    support = genai_otel.product_context("support request", template_id="support-v1")
+    first_inside, second_inside, first_left = threading.Event(), threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with support:
+                first_inside.set()
+                second_inside.wait(5)
+                genai_otel.record_outcome(route="serve")
+            assert _nothing_current()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            first_left.set()
+
+    def second() -> None:
+        try:
+            first_inside.wait(5)
+            with support as scope:
+                second_inside.set()
+                first_left.wait(5)
+                assert genai_otel.product.current_scope() is scope
+                genai_otel.record_outcome(route="abstain")
+            assert _nothing_current()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not failures, failures
+    assert sorted(s.attributes[ROUTE] for s in _by_name(product, "support request")) == ["abstain", "serve"]
+    product.assert_each_span_ended_once()
+
+
+# --- left in another contextvars.Context than it was entered in ---------------------------------------------
+def _step_in_copied_contexts(generator: Iterator[Any]) -> None:
+    """As Starlette's iterate_in_threadpool does: each step in a fresh copy of the caller's context."""
+    while True:
+        try:
+            contextvars.copy_context().run(next, generator)
+        except StopIteration:
+            return
+
+
+def _genai_otel_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+
+
+@pytest.mark.parametrize("name", ["answer request", None])
+def test_a_context_left_in_another_context_ends_its_span_quietly(
+    product, openai_client, name, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+    tracer = product.tracer_provider.get_tracer("app")
+
+    def answer() -> Iterator[Any]:
+        with genai_otel.product_context(name, template_id="answer-v1"):
+            yield from openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+
+    def otel_answer() -> Iterator[Any]:
+        with tracer.start_as_current_span("otel's own"):
+            yield from openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+
+    with caplog.at_level(logging.WARNING):
+        _step_in_copied_contexts(otel_answer())
+        otel_records = len(caplog.records)
+        caplog.clear()
+        _step_in_copied_contexts(answer())
+    if name is not None:
+        (span,) = _by_name(product, name)
+        assert span.attributes[TEMPLATE] == "answer-v1"
+    # No more noise than OTel's own span makes in the same place (its detach's "Failed to detach context").
+    assert not _genai_otel_warnings(caplog)
+    assert len(caplog.records) <= otel_records
+    assert _nothing_current()
+    product.assert_each_span_ended_once()
+
+
+async def test_an_async_generator_closed_by_the_loops_finalizer_ends_its_spans(
+    product, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+
+    async def answer() -> AsyncIterator[int]:
+        with (
+            genai_otel.product_context("async answer", template_id="answer-v1"),
+            genai_otel.tool_call("lookup"),
+        ):
+            for number in range(3):
+                yield number
+
+    with caplog.at_level(logging.WARNING):
+        generator = answer()
+        await generator.__anext__()
+        del generator  # dropped mid-way: the loop's finalizer closes it, in a task of its own
+        gc.collect()
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert {s.name for s in product.spans()} == {"async answer", "execute_tool lookup"}
+    assert not _genai_otel_warnings(caplog)
+    product.assert_each_span_ended_once()
+
+
+def test_a_tool_call_left_in_another_context_ends_its_span_quietly(product, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(_failsafe, "_reported_sites", set())
+
+    def steps() -> Iterator[int]:
+        with genai_otel.tool_call("lookup", arguments={"parcel_id": "p-1"}) as call:
+            yield 1
+            call.set_result({"status": "in transit"})
+            yield 2
+
+    with caplog.at_level(logging.WARNING):
+        _step_in_copied_contexts(steps())
+    assert product.span().name == "execute_tool lookup"
+    assert not _genai_otel_warnings(caplog)
+    product.assert_each_span_ended_once()
 
 
 def test_errors_in_the_context_mark_its_span(product) -> None:

@@ -1,12 +1,13 @@
 """The LLM calls this process made recently, so that an evaluation result can land in the trace it judges.
 
 recording.py calls :func:`remember` once at the end of every LLM call. It keeps, by ``gen_ai.response.id``,
-the call's span context, request model, provider and product attributes, in an insertion-ordered map of at
-most ``GENAI_OTEL_EVALUATION_RECENT_CALLS`` entries (1024 by default): one tuple and one dict insert per call,
+the call's span context, request model, provider and the product attributes it was made under (those of its
+start: a stream may end in another request's context, or in none), in an insertion-ordered map of at most
+``GENAI_OTEL_EVALUATION_RECENT_CALLS`` entries (1024 by default): one tuple and one dict insert per call,
 the oldest entry dropped when full. Nothing else is kept: not the span, not the messages.
 
 An evaluation run (:func:`genai_otel.evaluation.run`) also collects the calls made inside each of its cases,
-through a context variable that is unset (one lookup per call) everywhere else.
+through a context variable read as each call starts; it is unset (one lookup per call) everywhere else.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections import OrderedDict
 from typing import Any
 
 from genai_otel.config import read_int
-from genai_otel.product import span_attributes
 
 CAPACITY_ENV = "GENAI_OTEL_EVALUATION_RECENT_CALLS"
 
@@ -33,12 +33,19 @@ case_calls: contextvars.ContextVar[list[tuple[str | None, RecentCall]] | None] =
 )
 
 
-def remember(response_id: str | None, span: Any, model: str | None, provider: str | None) -> None:
-    """Called by recording.py as an LLM span ends. Never raises (the caller's try covers it too)."""
-    collecting = case_calls.get()
+def remember(
+    response_id: str | None,
+    span: Any,
+    model: str | None,
+    provider: str | None,
+    product: dict[str, Any] | None,
+    collecting: list[tuple[str | None, RecentCall]] | None,
+) -> None:
+    """Called by recording.py as an LLM span ends, with the product attributes and the evaluation case's
+    list (``case_calls``) that were current as the call started. Never raises (the caller's try covers it)."""
     if response_id is None and collecting is None:
         return
-    call = (span.get_span_context(), model, provider, span_attributes())
+    call = (span.get_span_context(), model, provider, product)
     if response_id is not None:
         recent = _recent
         recent[response_id] = call

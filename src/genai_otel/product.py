@@ -23,7 +23,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -458,14 +458,32 @@ def _scope(name: str | None, values: dict[str, Any]) -> Iterator[ProductScope]:
                 report_internal_error("product_context recording an error")
         raise
     finally:
+        _leave(scope_token, token, span)
+
+
+def _leave(scope_token: contextvars.Token[ProductScope | None], token: Any, span: Any) -> None:
+    """Undo what _enter did, each step on its own: a context can be left in another contextvars.Context
+    than it was entered in (a generator stepped in copied contexts, as Starlette's iterate_in_threadpool
+    does; an async generator closed by the event loop's finalizer), where neither token can be reset, and
+    its span must end all the same."""
+    try:
+        _current.reset(scope_token)
+    except ValueError:
+        # "created in a different Context": that Context keeps its value, as it keeps OTel's. OTel's
+        # detach below logs the mismatch once, as it does for its own start_as_current_span; not ours too.
+        pass
+    except Exception:
+        report_internal_error("leaving product_context")
+    try:
+        if token is not None:
+            otel_context.detach(token)
+    except Exception:  # OTel's own detach logs and returns; a runtime context of someone else's may raise
+        report_internal_error("leaving product_context")
+    if span is not None:
         try:
-            _current.reset(scope_token)
-            if token is not None:
-                otel_context.detach(token)
-            if span is not None:
-                span.end()
+            span.end()
         except Exception:
-            report_internal_error("leaving product_context")
+            report_internal_error("ending a product_context span")
 
 
 class product_context:  # lower case: it reads as a function at the call site, like contextlib's
@@ -481,15 +499,31 @@ class product_context:  # lower case: it reads as a function at the call site, l
     def __init__(self, name: str | None = None, **attributes: Any) -> None:
         self._name = name
         self._values = attributes
-        self._active: Any = None
+        # One instance may be in force several times at once: nested in itself, or a module-level context
+        # shared by concurrent requests (asyncio tasks, threads). Each entry keeps its own scope and exit.
+        self._entries: list[tuple[ProductScope, AbstractContextManager[ProductScope]]] = []
+        self._entries_lock = threading.Lock()
 
     def __enter__(self) -> ProductScope:
-        self._active = _scope(self._name, self._values)
-        return self._active.__enter__()
+        entry = _scope(self._name, self._values)
+        scope = entry.__enter__()
+        with self._entries_lock:
+            self._entries.append((scope, entry))
+        return scope
 
     def __exit__(self, *exc_info: Any) -> bool | None:
-        active, self._active = self._active, None
-        return active.__exit__(*exc_info)
+        current = _current.get()
+        with self._entries_lock:
+            entries = self._entries
+            if not entries:  # an exit without an entry is the caller's; nothing of ours to undo
+                return None
+            # The entry whose scope is current here is this `with`'s, in every task and thread. None is
+            # when it is left in another context than it was entered in (a generator stepped in copied
+            # contexts): then the latest, so that its span still ends.
+            latest = len(entries) - 1
+            index = next((i for i in range(latest, -1, -1) if entries[i][0] is current), latest)
+            _, entry = entries.pop(index)
+        return entry.__exit__(*exc_info)
 
     def __call__(self, function: F) -> F:
         name, values = self._name, self._values

@@ -32,6 +32,7 @@ from genai_otel._encoding import encodable_attributes, encodable_text, encodable
 from genai_otel._exceptions import GatedException, gated_error_code, record_exception
 from genai_otel._exceptions import error_type as _error_type
 from genai_otel._failsafe import report_internal_error
+from genai_otel._recent_calls import case_calls as evaluation_case_calls
 from genai_otel._recent_calls import remember as remember_call
 from genai_otel.content import EVENT_NAME, ContentRecorder, ContentSettings
 from genai_otel.cost import RateCard
@@ -215,8 +216,10 @@ class Recorder:
             # Gaps between output chunks are buffered and recorded when the stream ends, so a chunk
             # costs an append; streams longer than a few thousand chunks flush as they go.
             call.chunk_gaps = array("q")
-        if self.call_records:
-            call.product = product
+        # What the call is made under, kept for its end: a stream may end in another request's context, in
+        # none (consumed after its product_context exited), or on the abandoned-streams thread.
+        call.product = product
+        call.case_calls = evaluation_case_calls.get()
         if self.active_requests is not None:
             active = {sc.GEN_AI_OPERATION_NAME: op.name, sc.GEN_AI_PROVIDER_NAME: op.provider}
             if op.request_model is not None:
@@ -237,6 +240,7 @@ class Call:
         "_recorder",
         "_unended",
         "active",
+        "case_calls",
         "chunk_count",
         "chunk_gaps",
         "common",
@@ -250,6 +254,9 @@ class Call:
         "start_ns",
         "start_wall_ns",
     )
+    # Set by Recorder.start, not here: what the call was made under, for its end (see remember_call).
+    product: dict[str, Any] | None
+    case_calls: list[tuple[str | None, Any]] | None
 
     def __init__(
         self,
@@ -423,7 +430,7 @@ class Call:
                 recorder.emit_exception(exc, gated, span, self.start_wall_ns + (end_perf_ns - self.start_ns))
             self._record_metrics(end_perf_ns, error_type, outcome)
             # So that an evaluation naming this response lands in this trace (genai_otel.evaluation).
-            remember_call(op.response_id, span, op.request_model, op.provider)
+            remember_call(op.response_id, span, op.request_model, op.provider, self.product, self.case_calls)
         except Exception:
             report_internal_error("recording the end of a call")
         finally:
