@@ -196,8 +196,11 @@ def read_positive_int(value: Any, name: str, default: int, maximum: int = 2**31 
 
 
 @_never_raises
-def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "") -> T:
-    """One of ``choices`` (keys compared case-insensitively; an empty text is the default)."""
+def read_choice(
+    value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "", valid: str = ""
+) -> T:
+    """One of ``choices`` (keys compared case-insensitively; an empty text is the default). ``valid``:
+    how the warning lists what is accepted, when the keys alone would misstate it."""
     if value is None:
         return default
     if isinstance(value, str):
@@ -207,9 +210,10 @@ def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fal
         for key, choice in choices.items():
             if key.lower() == text:
                 return choice
-    valid = ", ".join(choices)
     warn_setting_once(
-        name, f"{described(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
+        name,
+        f"{described(name, value)} is not one of {valid or ', '.join(choices)}; "
+        f"{fallback or f'using {default!r}'}",
     )
     return default
 
@@ -380,14 +384,22 @@ def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
 
 
 def read_capture_mode(value: Any, name: str) -> CaptureMode:
-    """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
+    """One of the four modes or the older ``true``/``false`` (true = SPAN_ONLY), any case, stripped; a bool.
+
+    Not the generic booleans of :func:`read_bool`: ``1``, ``yes`` or ``on`` turn content on nowhere else
+    (util-genai takes the modes only, openai-v2 ``true`` only), so they are a bad value, and content stays off."""
     if isinstance(value, CaptureMode):
         return value
-    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
+    if isinstance(value, bool):
         return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return CaptureMode.SPAN_ONLY if value.strip().lower() in _TRUE else CaptureMode.NO_CONTENT
-    return read_choice(value, name, CaptureMode.NO_CONTENT, _CAPTURE_CHOICES, "capturing no content")
+    return read_choice(
+        value,
+        name,
+        CaptureMode.NO_CONTENT,
+        _CAPTURE_CHOICES,
+        "capturing no content",
+        valid=f"{', '.join(mode.value for mode in CaptureMode)} (any case), or the older true/false",
+    )
 
 
 _CAPTURE_CHOICES: Mapping[str, CaptureMode] = {
