@@ -363,15 +363,20 @@ def read_provider(value: Any, name: str, default: Any, method: str, kind: str) -
 def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
     """(key, usable). Text is taken as UTF-8, and the bytes os.environ could not decode are restored
     (``surrogateescape``), so a key set as raw bytes in the environment is used as those bytes. Bytes,
-    bytearray and memoryview are keys as they are. Anything else is unusable."""
+    bytearray and memoryview are keys as they are. Anything else is unusable.
+
+    Empty or only whitespace (an unset secret in a padded template) is no key, as for every other setting:
+    such a key is known to everyone. A key with text in it is used byte for byte, surrounding whitespace
+    included (a trailing newline from a key file changes the hashes, not their secrecy; stripping it would
+    change the hashes of a deployment that has always used it)."""
     try:
-        if value is None or (isinstance(value, (str, bytes, bytearray)) and not value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None, True
         if isinstance(value, str):
             return value.encode("utf-8", "surrogateescape"), True
         if isinstance(value, (bytes, bytearray, memoryview)):
             key = bytes(value)
-            return (key, True) if key else (None, True)
+            return (key, True) if key.strip() else (None, True)
         problem = "is not a key (use text or bytes)"
     except (UnicodeError, ValueError, TypeError):
         problem = "cannot be encoded as bytes"
