@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -171,11 +172,8 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
         number = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and len(value) <= 4000:  # int() refuses longer digit strings anyway
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = None
+    elif isinstance(value, str):
+        number = _integer_text(value.strip(), minimum, maximum)
     if number is None:
         warn_setting_once(
             name, f"{described(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
@@ -188,6 +186,28 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
         warn_setting_once(name, f"{described(name, value)} is above the maximum {maximum}; using {maximum}")
         return maximum
     return number
+
+
+# What int() takes from text: decimal digits of any script, single underscores between them, a sign.
+_INTEGER_TEXT = re.compile(r"[+-]?\d+(?:_\d+)*")
+_INT_DIGITS = 4000  # int() refuses more than sys.get_int_max_str_digits() (4300 by default)
+
+
+def _integer_text(text: str, minimum: int, maximum: int) -> int | None:
+    """The integer ``text`` spells, or None. One with more significant digits than int() converts is
+    beyond any range of ours: a number just past the bound on its side, so that it is clamped like others."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    digits = text.lstrip("+-").replace("_", "")
+    first = next(
+        (index for index, digit in enumerate(digits) if unicodedata.decimal(digit) != 0), len(digits)
+    )
+    significant = digits[first:]  # leading zeros count towards int()'s limit, not towards the value
+    negative = text.startswith("-")
+    if len(significant) > _INT_DIGITS:
+        return minimum - 1 if negative else maximum + 1
+    number = int(significant or "0")
+    return -number if negative else number
 
 
 def read_positive_int(value: Any, name: str, default: int, maximum: int = 2**31 - 1) -> int:
