@@ -27,7 +27,7 @@ from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
 from genai_otel.content_store import StoreSettings
 from genai_otel.cost import RATE_CARD_ENV, RateCard
-from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
+from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy, pattern_problem
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -481,16 +481,6 @@ def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None,
         return None, "redactor unavailable"
 
 
-def _pattern_problem(placeholder: str, regex: str) -> str | None:
-    try:
-        re.compile(regex)
-    except re.error as exc:
-        return f"pattern {shown(placeholder)}: {exc}"
-    except Exception as exc:
-        return f"pattern {shown(placeholder)}: {type(exc).__name__}"
-    return None
-
-
 def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
     name_value, name_source = setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV, function)
     patterns_value, patterns_source = setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV, function)
@@ -503,7 +493,7 @@ def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
         None,
         expected='a mapping of placeholder names to regular expressions (e.g. {"ORDER_ID": "#A\\\\d{5}"})',
         fallback=_DROPPED,
-        check_entry=_pattern_problem,
+        check_entry=pattern_problem,
         strict=True,
     )
     custom, custom_broken = _load_redactor(redactor_value, redactor_source)
