@@ -12,6 +12,7 @@ unusable hash key turns hashing off rather than falling back to a guessable unke
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -31,6 +32,10 @@ from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionP
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+# opentelemetry-util-genai's own switches, read as it reads them (1.3b0), so that a deployment configured for
+# the official instrumentations gets no event, or no inline content, where it asked for none.
+EMIT_EVENT_ENV = "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"
+COMPLETION_HOOK_ENV = "OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK"
 CONTENT_MAX_LENGTH_ENV = "GENAI_OTEL_CONTENT_MAX_LENGTH"
 CAPTURE_BINARY_ENV = "GENAI_OTEL_CAPTURE_BINARY"
 HASH_INPUTS_ENV = "GENAI_OTEL_HASH_INPUTS"
@@ -553,6 +558,24 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
         )
         policy = RedactionPolicy(broken="redaction settings unreadable")
     store = _load_store_settings(kwargs, function) if mode is not CaptureMode.NO_CONTENT else None
+    hook = os.environ.get(COMPLETION_HOOK_ENV)
+    if hook and hook.strip() and mode is not CaptureMode.NO_CONTENT:
+        # util-genai would upload the content through the hook and keep it off spans and events; we run no
+        # hooks, so inline content would land exactly where it was meant not to.
+        if store is None:
+            warn_setting_once(
+                f"{COMPLETION_HOOK_ENV}:no store",
+                f"{COMPLETION_HOOK_ENV} is set, but genai-otel runs no util-genai completion hooks: capturing no "
+                "content rather than putting it inline; to keep content out of the telemetry, use "
+                "GENAI_OTEL_CONTENT_STORE (docs/content-capture.md#the-content-store)",
+            )
+            mode, store = CaptureMode.NO_CONTENT, None
+        else:
+            warn_setting_once(
+                f"{COMPLETION_HOOK_ENV}:ignored",
+                f"{COMPLETION_HOOK_ENV} is ignored (genai-otel runs no util-genai completion hooks): content "
+                "goes to GENAI_OTEL_CONTENT_STORE",
+            )
     return ContentSettings(
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
@@ -739,16 +762,42 @@ class Settings:
             )
             warn_unknown_arguments("instrument", unknown, hint)
         chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        # util-genai's switch for the gen_ai.client.inference.operation.details event, which our call
+        # records are: true turns them on by default, false off; ours, more specific, wins when given.
+        emit_event: bool | None = read_choice(
+            os.environ.get(EMIT_EVENT_ENV),
+            EMIT_EVENT_ENV,
+            None,
+            {"true": True, "false": False},
+            "using the default (the event only in event capture modes)",
+            valid="true, false (any case)",
+        )
         records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
+        records_default = bool(emit_event)
+        call_records = read_bool(
+            records_value,
+            records_source,
+            records_default,
+            f"{str(records_default).lower()} (the default{f' with {EMIT_EVENT_ENV}' if emit_event else ''})",
+        )
+        content = load_content_settings(kwargs)
+        if emit_event is False and not call_records and content.mode.on_events:
+            # No details event at all: EVENT_ONLY content goes nowhere, SPAN_AND_EVENT keeps the spans'.
+            on_spans = content.mode.on_spans
+            content = dataclasses.replace(
+                content,
+                mode=CaptureMode.SPAN_ONLY if on_spans else CaptureMode.NO_CONTENT,
+                store=content.store if on_spans else None,
+            )
         preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
         active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
         server_value, server_source = setting(kwargs, "server_metrics", SERVER_METRICS_ENV)
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
-            content=load_content_settings(kwargs),
+            content=content,
             rate_card=read_rate_card(kwargs.get("rate_card")),
-            call_records=read_bool(records_value, records_source, False),
+            call_records=call_records,
             preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
             active_requests=read_bool(active_value, active_source, False),
             server_metrics=read_bool(server_value, server_source, False),
