@@ -382,3 +382,143 @@ def test_switched_off_the_call_path_does_no_new_work(telemetry, openai_client) -
     assert recorder.active_requests is None
     assert not recorder.collects_output
     assert not recorder.call_records and not recorder.preview_chars
+
+
+# --- util-genai's own switches ----------------------------------------------------------------------------
+EMIT_EVENT = "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"
+HOOK = "OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK"
+
+
+def _call(instrument_openai, openai_client, caplog, **settings: Any) -> tuple[Any, Any, list[str]]:
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai(**settings)
+        openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    return telemetry, telemetry.span(), warnings
+
+
+@pytest.mark.parametrize(("mode", "on_span"), [("EVENT_ONLY", False), ("SPAN_AND_EVENT", True)])
+@pytest.mark.parametrize("value", ["false", " FALSE "])
+def test_emit_event_false_means_no_details_event(
+    monkeypatch, instrument_openai, openai_client, caplog, mode, on_span, value
+) -> None:
+    monkeypatch.setenv(EMIT_EVENT, value)
+    telemetry, span, warnings = _call(instrument_openai, openai_client, caplog, capture_message_content=mode)
+    assert _records(telemetry) == [] and warnings == []
+    assert (sc.GEN_AI_INPUT_MESSAGES in span.attributes) is on_span
+    # The mode in force: EVENT_ONLY content goes nowhere (as with util-genai), and the span says so.
+    assert span.attributes.get(sc.GENAI_OTEL_CONTENT_CAPTURE_MODE) == ("SPAN_ONLY" if on_span else None)
+    assert ("Where is my parcel" in telemetry.exported_text()) is on_span
+
+
+@pytest.mark.parametrize("form", ["argument", "environment"])
+def test_our_call_records_setting_wins_over_emit_event(
+    monkeypatch, instrument_openai, openai_client, caplog, form
+) -> None:
+    monkeypatch.setenv(EMIT_EVENT, "false")
+    if form == "environment":
+        monkeypatch.setenv(CALL_RECORDS_ENV, "true")
+        settings: dict[str, Any] = {}
+    else:
+        settings = {"call_records": True}
+    telemetry, _span, warnings = _call(
+        instrument_openai, openai_client, caplog, capture_message_content="EVENT_ONLY", **settings
+    )
+    (record,) = _records(telemetry)
+    assert sc.GEN_AI_INPUT_MESSAGES in record.attributes  # the records' own rule: content in event modes
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "content"), [("NO_CONTENT", False), ("SPAN_ONLY", False), ("EVENT_ONLY", True)]
+)
+def test_emit_event_true_turns_call_records_on(
+    monkeypatch, instrument_openai, openai_client, caplog, mode, content
+) -> None:
+    monkeypatch.setenv(EMIT_EVENT, "True")
+    telemetry, span, warnings = _call(instrument_openai, openai_client, caplog, capture_message_content=mode)
+    (record,) = _records(telemetry)
+    assert record.span_id == span.context.span_id and warnings == []
+    assert (sc.GEN_AI_INPUT_MESSAGES in record.attributes) is content
+
+
+def test_emit_event_true_yields_to_call_records_false(
+    monkeypatch, instrument_openai, openai_client, caplog
+) -> None:
+    monkeypatch.setenv(EMIT_EVENT, "true")
+    monkeypatch.setenv(CALL_RECORDS_ENV, "false")
+    telemetry, _, warnings = _call(instrument_openai, openai_client, caplog)
+    assert _records(telemetry) == [] and warnings == []
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "on", "maybe"])
+def test_emit_event_takes_true_or_false_only(
+    monkeypatch, instrument_openai, openai_client, caplog, value
+) -> None:
+    monkeypatch.setenv(EMIT_EVENT, value)
+    telemetry, _span, warnings = _call(
+        instrument_openai, openai_client, caplog, capture_message_content="EVENT_ONLY"
+    )
+    (warning,) = warnings
+    assert warning.startswith(f"genai-otel: {EMIT_EVENT}=") and "true, false (any case)" in warning
+    assert "using the default" in warning
+    (event,) = _records(telemetry)  # the default: the content event of EVENT_ONLY, as without the variable
+    assert sc.GEN_AI_INPUT_MESSAGES in event.attributes
+
+
+@pytest.mark.parametrize("mode", ["SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT"])
+def test_a_completion_hook_without_our_store_captures_no_content(
+    monkeypatch, instrument_openai, openai_client, caplog, mode
+) -> None:
+    monkeypatch.setenv(HOOK, "upload")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_UPLOAD_BASE_PATH", "/nonexistent/upload")
+    telemetry, span, warnings = _call(instrument_openai, openai_client, caplog, capture_message_content=mode)
+    assert "Where is my parcel" not in telemetry.exported_text()
+    assert sc.GENAI_OTEL_CONTENT_CAPTURE_MODE not in span.attributes
+    (warning,) = warnings
+    assert warning.startswith(f"genai-otel: {HOOK} is set") and "capturing no content" in warning
+    assert "GENAI_OTEL_CONTENT_STORE (docs/content-capture.md#the-content-store)" in warning
+    assert "upload" not in warning.split(" is set")[0]
+
+
+def test_a_completion_hook_is_ignored_for_our_store(
+    monkeypatch, instrument_openai, openai_client, caplog
+) -> None:
+    monkeypatch.setenv(HOOK, "upload")
+    _telemetry, span, warnings = _call(
+        instrument_openai,
+        openai_client,
+        caplog,
+        capture_message_content="SPAN_ONLY",
+        content_store="memory://genai-otel-hook-test/store",
+    )
+    assert sc.GEN_AI_INPUT_MESSAGES_REF in span.attributes and sc.GEN_AI_INPUT_MESSAGES not in span.attributes
+    (warning,) = warnings
+    assert warning.startswith(f"genai-otel: {HOOK} is ignored") and "GENAI_OTEL_CONTENT_STORE" in warning
+
+
+def test_a_completion_hook_with_capture_off_says_nothing(
+    monkeypatch, instrument_openai, openai_client, caplog
+) -> None:
+    monkeypatch.setenv(HOOK, "upload")
+    _, _, warnings = _call(instrument_openai, openai_client, caplog)
+    assert warnings == []
+
+
+def test_a_completion_hook_keeps_tool_content_off_too(monkeypatch, telemetry, caplog) -> None:
+    import genai_otel
+    from genai_otel.product import configure_product
+
+    monkeypatch.setenv(HOOK, "upload")
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        configure_product(tracer_provider=telemetry.tracer_provider, capture_message_content="SPAN_ONLY")
+    try:
+        with genai_otel.tool_call("lookup", arguments={"parcel_id": "48213"}) as call:
+            call.set_result("in transit")
+    finally:
+        configure_product()
+    (span,) = telemetry.spans()
+    assert "48213" not in telemetry.exported_text() and "in transit" not in telemetry.exported_text()
+    assert span.name == "execute_tool lookup"
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert warning.startswith(f"genai-otel: {HOOK} is set")

@@ -98,6 +98,8 @@ ENVIRONMENT = (
     "GENAI_OTEL_PROVIDER_MAP",
     "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK",
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT",
+    "OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK",
     "GENAI_OTEL_CONTENT_MAX_LENGTH",
     "GENAI_OTEL_CAPTURE_BINARY",
     "GENAI_OTEL_HASH_INPUTS",
@@ -752,6 +754,32 @@ def test_redaction_timeout_range(monkeypatch, value, expected) -> None:
     monkeypatch.setenv("GENAI_OTEL_REDACTION_TIMEOUT_MS", value)
     Settings.load(capture_message_content="SPAN_ONLY")
     assert given == [expected / 1000]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "said"),
+    [
+        ("9" * 4001, 60_000, "above the maximum 60000"),
+        ("9" * 100_000, 60_000, "above the maximum 60000"),
+        ("+" + "9" * 5000, 60_000, "above the maximum 60000"),
+        ("-" + "9" * 5000, 1, "below the minimum 1"),
+        ("1_" * 3000 + "1", 60_000, "above the maximum 60000"),
+        ("0" * 10_000 + "250", 250, None),  # leading zeros are not digits of the value
+        ("-" + "0" * 10_000, 1, "below the minimum 1"),
+        ("\u0665" * 5000, 60_000, "above the maximum 60000"),  # Arabic-Indic digits, as int() takes them
+        ("9" * 5000 + "x", 100, "is not an integer"),
+    ],
+)
+def test_an_integer_of_any_length_is_clamped_like_others(caplog, text, expected, said) -> None:
+    # Shown in a warning at most as 60 characters: a huge value costs the log nothing.
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        assert read_int(text, "GENAI_OTEL_REDACTION_TIMEOUT_MS", 100, *REDACTION_TIMEOUT_MS_RANGE) == expected
+    warnings = _warnings(caplog)
+    if said is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert said in warning and len(warning) < 300
 
 
 def test_empty_variables_count_as_unset(monkeypatch, global_providers, openai_client, caplog) -> None:

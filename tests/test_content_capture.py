@@ -78,6 +78,32 @@ def test_unknown_mode_warns_once_and_captures_nothing(
     assert sc.GEN_AI_INPUT_MESSAGES not in telemetry.span().attributes
 
 
+@pytest.mark.parametrize("value", ["1", "yes", "on", " ON ", "Yes", "0", "off", "2"])
+def test_generic_booleans_are_not_modes(monkeypatch, instrument_openai, openai_client, caplog, value) -> None:
+    # Only the modes and true/false are documented: 1/yes/on turn content on in no other instrumentation.
+    monkeypatch.setenv(CAPTURE_CONTENT_ENV, value)
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai()
+        openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert warning.startswith(f"genai-otel: {CAPTURE_CONTENT_ENV}=")
+    assert "NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT (any case), or the older true/false" in warning
+    assert "capturing no content" in warning
+    attributes = telemetry.span().attributes
+    assert sc.GEN_AI_INPUT_MESSAGES not in attributes and sc.GENAI_OTEL_CONTENT_CAPTURE_MODE not in attributes
+    assert "Where is my parcel" not in telemetry.exported_text()
+
+
+@pytest.mark.parametrize("value", [1, 0])
+def test_an_int_argument_is_not_a_mode(instrument_openai, openai_client, caplog, value) -> None:
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai(capture_message_content=value)
+        openai_client.chat.completions.create(model="gpt-test", messages=QUESTION)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert "instrument(capture_message_content=" in warning and "capturing no content" in warning
+    assert sc.GEN_AI_INPUT_MESSAGES not in telemetry.span().attributes
+
+
 def test_argument_wins_over_environment(monkeypatch, instrument_openai, openai_client) -> None:
     monkeypatch.setenv(CAPTURE_CONTENT_ENV, "SPAN_ONLY")
     telemetry = instrument_openai(capture_message_content="NO_CONTENT")

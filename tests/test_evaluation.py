@@ -217,6 +217,20 @@ def test_explanation_is_dropped_when_the_redactor_fails(evaluations) -> None:
     assert "invents an ETA" not in evaluations.exported_text()
 
 
+def test_a_misconfigured_redactor_is_warned_about_once_not_again_per_explanation(evaluations, caplog) -> None:
+    from genai_otel import _failsafe
+
+    _failsafe._warned_settings.clear()
+    _failsafe._reported_sites.clear()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        _configure(evaluations, capture_message_content="SPAN_AND_EVENT", redact_patterns={"ORDER": "("})
+        genai_otel.record_evaluation("groundedness", score=0.0, explanation=HOSTILE_EXPLANATION)
+    (event,) = _events(evaluations)
+    assert event.attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_misconfigured"
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert warning.startswith("genai-otel: configure_product(redact_patterns=")
+
+
 def test_explanation_is_capped_like_other_content(evaluations) -> None:
     _configure(evaluations, capture_message_content="SPAN_AND_EVENT", content_max_length=20)
     genai_otel.record_evaluation("groundedness", score=1.0, explanation="x" * 500)

@@ -104,6 +104,33 @@ def test_no_key_no_hashes_by_default(instrument, openai_client, ollama_client) -
     assert warnings == []
 
 
+BLANK_TEXT = ["", "   ", "\t", " \n", "\u00a0"]
+
+
+@pytest.mark.parametrize(
+    ("form", "blank"),
+    [("environment", text) for text in BLANK_TEXT]
+    + [("keyword", key) for key in [*BLANK_TEXT, b"  ", bytearray(b"\t")]],
+)
+def test_a_blank_key_is_no_key(instrument, openai_client, ollama_client, monkeypatch, form, blank) -> None:
+    # As for every setting, a blank value is unset: a whitespace key is one everybody knows.
+    if form == "environment":
+        monkeypatch.setenv("GENAI_OTEL_HASH_KEY", blank)
+        telemetry, warnings = instrument()
+    else:
+        telemetry, warnings = instrument(hash_key=blank)
+    _assert_no_hashes(_spans_of_each_kind(telemetry, openai_client, ollama_client))
+    assert warnings == []
+
+
+def test_a_key_with_text_is_used_byte_for_byte(instrument, openai_client, ollama_client, monkeypatch) -> None:
+    monkeypatch.setenv("GENAI_OTEL_HASH_KEY", f" {KEY}\n")  # a key file's newline is part of the key
+    telemetry, warnings = instrument()
+    spans = _spans_of_each_kind(telemetry, openai_client, ollama_client)
+    _assert_hashes(spans, lambda value: hmac_of(value, f" {KEY}\n"))
+    assert warnings == []
+
+
 @pytest.mark.parametrize("form", ["keyword", "environment"])
 def test_a_key_turns_keyed_hashes_on(instrument, openai_client, ollama_client, monkeypatch, form) -> None:
     if form == "environment":

@@ -10,6 +10,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import openai
 import pytest
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
@@ -523,3 +524,81 @@ def test_baggage_through_the_w3c_propagator(instrument_openai) -> None:
     finally:
         configure_product()
     assert carrier["baggage"].split(",") == [f"{TEMPLATE}=t-1", f"{EVIDENCE}=ev-2"]
+
+
+# --- the prefix may not pose as the spans' own namespaces -----------------------------------------------------
+RESERVED = ["gen_ai", "gen_ai.app", "genai_otel", "openai", "ollama", "server", "error", "http", "exception"]
+
+
+@pytest.mark.parametrize("prefix", [*RESERVED, "otel", "telemetry.sdk"])
+@pytest.mark.parametrize("form", ["argument", "environment"])
+def test_a_prefix_in_a_reserved_namespace_is_refused(
+    instrument_openai, openai_client, monkeypatch, caplog, prefix, form
+) -> None:
+    _failsafe._warned_settings.clear()
+    telemetry = instrument_openai()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        if form == "environment":
+            monkeypatch.setenv("GENAI_OTEL_PRODUCT_PREFIX", prefix)
+            in_force = configure_product(tracer_provider=telemetry.tracer_provider)
+        else:
+            in_force = configure_product(prefix=prefix, tracer_provider=telemetry.tracer_provider)
+    try:
+        with genai_otel.product_context(**{"request.model": "spoofed", "response.id": "spoofed"}):
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    finally:
+        configure_product()
+    assert in_force.prefix == "app"
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    name = "GENAI_OTEL_PRODUCT_PREFIX" if form == "environment" else "configure_product(prefix="
+    assert warning.startswith(f"genai-otel: {name}") and "using 'app'" in warning
+    (chat,) = _by_name(telemetry, "chat gpt-test")
+    assert chat.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-test"
+    assert chat.attributes[sc.GEN_AI_RESPONSE_ID] != "spoofed"
+    assert chat.attributes["app.request.model"] == "spoofed"
+
+
+@pytest.mark.parametrize("prefix", ["gen_aix", "shop.gen_ai", "apps", "servers.checkout"])
+def test_a_prefix_merely_resembling_a_namespace_is_kept(caplog, prefix) -> None:
+    _failsafe._warned_settings.clear()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        in_force = configure_product(prefix=prefix)
+    configure_product()
+    assert in_force.prefix == prefix
+    assert [r for r in caplog.records if r.name == "genai_otel"] == []
+
+
+def test_every_namespace_on_our_telemetry_is_reserved(instrument_openai, openai_client) -> None:
+    # Everything a call, a failed call, a tool and an outcome put on spans, events and metric points.
+    telemetry = instrument_openai(
+        capture_message_content="SPAN_AND_EVENT", call_records=True, preview_chars=20, active_requests=True
+    )
+    configure_product(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        capture_message_content="SPAN_ONLY",
+        hash_key="k",
+    )
+
+    @genai_otel.tool
+    def lookup(parcel_id: str) -> str:
+        return "in transit"
+
+    try:
+        with genai_otel.product_context("answer", template_id="t", evidence_version="e"):
+            lookup("48213")
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            stream = openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+            list(stream)
+            with pytest.raises(openai.APIStatusError):
+                openai_client.chat.completions.create(model="gpt-test:status-500", messages=MESSAGES)
+            genai_otel.record_outcome(route="serve", first_failed_stage="passed", unsafe_claim_served=False)
+    finally:
+        configure_product()
+    keys = {key for span in telemetry.spans() for key in span.attributes}
+    keys |= {key for span in telemetry.spans() for event in span.events for key in event.attributes}
+    keys |= {key for record in telemetry.logs() for key in (record.attributes or {})}
+    keys |= {key for points in telemetry.metric_snapshot().values() for p in points for key in p.attributes}
+    namespaces = {key.partition(".")[0] for key in keys} - {sc.PRODUCT_PREFIX_DEFAULT}
+    assert {"gen_ai", "genai_otel", "server", "error", "exception", "openai"} <= namespaces
+    assert namespaces <= sc.RESERVED_NAMESPACES

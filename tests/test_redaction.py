@@ -7,6 +7,7 @@ import logging
 import threading
 from types import SimpleNamespace
 
+import openai
 import pytest
 
 from genai_otel import _failsafe
@@ -146,6 +147,109 @@ def test_unusable_policy_drops_content(instrument_openai, openai_client, caplog,
     assert telemetry.logs() == []
     assert "jane.doe" not in _captured(telemetry)
     assert any("dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+EMPTY_MATCHES = ["x*", "", r"\b", "^", "$", "(?=#)", "#A|", "(?:ACME-4711-HUNTER2)?", r"(a*)\1"]
+BAD_NAMES = ["", " ", "ORDER ID", "ORDER]", "1ORDER", "_ORDER", "ÖRDER", "O" * 65, "ORDER\n"]
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [{"ORDER": regex} for regex in EMPTY_MATCHES] + [{name: r"#A\d{5}"} for name in BAD_NAMES],
+)
+@pytest.mark.parametrize("form", ["argument", "environment"])
+def test_a_pattern_matching_nothing_or_a_bad_name_is_misconfigured(
+    monkeypatch, instrument_openai, openai_client, caplog, patterns, form
+) -> None:
+    # Such a pattern put its placeholder between every two characters of every string, keys included.
+    if form == "environment":
+        monkeypatch.setenv("GENAI_OTEL_REDACT_PATTERNS", json.dumps(patterns))
+        settings = {}
+    else:
+        settings = {"redact_patterns": patterns}
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai(capture_message_content="SPAN_ONLY", **settings)
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        with pytest.raises(openai.APIStatusError):
+            openai_client.chat.completions.create(model="gpt-test:status-400", messages=MESSAGES)
+    chat, failed = telemetry.spans()
+    assert chat.attributes[sc.GENAI_OTEL_CONTENT_CAPTURED] is False
+    assert chat.attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_misconfigured"
+    assert sc.GEN_AI_INPUT_MESSAGES not in chat.attributes
+    (event,) = [e for e in failed.events if e.name == "exception"]
+    assert event.attributes["exception.message"] == event.attributes["exception.type"]
+    assert event.attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_misconfigured"
+    source = "GENAI_OTEL_REDACT_PATTERNS" if form == "environment" else "instrument(redact_patterns="
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]  # the call adds none
+    assert warning.startswith(f"genai-otel: {source}") and "dropped, not recorded unredacted" in warning
+    (name,) = patterns
+    if name == "ORDER":
+        assert "'ORDER': matches the empty string" in warning
+        assert "ACME" not in warning and "\\1" not in warning  # the pattern itself is never shown
+    else:
+        assert "placeholder name" in warning and "is not a name" in warning
+
+
+@pytest.mark.parametrize(("name", "placeholder"), [("order_id", "[ORDER_ID]"), ("O" * 64, f"[{'O' * 64}]")])
+def test_a_placeholder_name_is_the_placeholder_upper_cased(name, placeholder) -> None:
+    policy = RedactionPolicy(patterns={name: r"#A\d{5}"})
+    assert policy.broken is None
+    assert policy.redact("order #A10234") == f"order {placeholder}"
+
+
+def test_a_policy_built_with_an_empty_matching_pattern_refuses_everything() -> None:
+    policy = RedactionPolicy(patterns={"ORDER": "x*"})
+    assert policy.broken == "pattern 'ORDER': matches the empty string"
+    with pytest.raises(RedactionFailed):
+        policy.redact("role")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"redactor": "presidio"}, {"redactor": "no_such_module_xyz:f"}, {"redact_patterns": {"ORDER": "("}}],
+)
+@pytest.mark.parametrize("mode", ["NO_CONTENT", "SPAN_AND_EVENT"])
+def test_a_misconfigured_gate_is_one_warning_for_preview_and_exceptions_too(
+    instrument_openai, openai_client, caplog, broken, mode
+) -> None:
+    # Named when read; the preview and the exception text it drops at each call are no news, nor a bug.
+    import genai_otel._exceptions as exceptions_module
+
+    exceptions_module._warned.clear()
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai(
+            capture_message_content=mode, preview_chars=40, call_records=True, **broken
+        )
+        for _ in range(2):
+            openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+            with pytest.raises(openai.APIStatusError):
+                openai_client.chat.completions.create(model="gpt-test:status-400", messages=MESSAGES)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    (setting,) = broken
+    assert warning.startswith(f"genai-otel: instrument({setting}=") and "internal error" not in warning
+    for span in telemetry.spans():
+        assert sc.GENAI_OTEL_OUTPUT_PREVIEW not in span.attributes
+    failed = [s for s in telemetry.spans() if s.status.status_code.name == "ERROR"]
+    assert len(failed) == 2
+    for span in failed:
+        (event,) = [e for e in span.events if e.name == "exception"]
+        assert event.attributes[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] == "redaction_misconfigured"
+    assert "jane.doe" not in telemetry.exported_text()
+
+
+def test_a_redactor_failing_at_call_time_still_warns_for_the_preview(
+    instrument_openai, openai_client, caplog
+) -> None:
+    def redactor(text: str) -> str:
+        raise RuntimeError("down")
+
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        telemetry = instrument_openai(preview_chars=40, redactor=redactor)
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert "redacting the output preview (redaction_failed); preview dropped" in warning
+    assert all(sc.GENAI_OTEL_OUTPUT_PREVIEW not in span.attributes for span in telemetry.spans())
 
 
 def test_failing_custom_redactor_drops_content(instrument_openai, openai_client) -> None:

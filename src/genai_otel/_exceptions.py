@@ -150,6 +150,9 @@ def _gate_all(texts: list[str], policy: RedactionPolicy) -> list[str]:
 
 def _warn_dropped(reason: str) -> None:
     # Never with exc_info: the failure's chain would carry the text the redactor was given.
+    if reason == sc.DROPPED_REDACTION_MISCONFIGURED:  # its setting was named in a warning when read
+        _logger.debug("genai-otel: exception recorded by its type only (%s)", reason)
+        return
     with _warned_lock:
         if reason in _warned:
             return

@@ -12,12 +12,14 @@ unusable hash key turns hashing off rather than falling back to a guessable unke
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,10 +28,14 @@ from genai_otel._failsafe import warn_setting_once
 from genai_otel.content import CaptureMode, ContentSettings
 from genai_otel.content_store import StoreSettings
 from genai_otel.cost import RATE_CARD_ENV, RateCard
-from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy
+from genai_otel.redaction import BUILTIN_DETECTORS, PresidioRedactor, RedactionPolicy, pattern_problem
 
 TIME_PER_OUTPUT_CHUNK_ENV = "GENAI_OTEL_TIME_PER_OUTPUT_CHUNK"
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+# opentelemetry-util-genai's own switches, read as it reads them (1.3b0), so that a deployment configured for
+# the official instrumentations gets no event, or no inline content, where it asked for none.
+EMIT_EVENT_ENV = "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"
+COMPLETION_HOOK_ENV = "OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK"
 CONTENT_MAX_LENGTH_ENV = "GENAI_OTEL_CONTENT_MAX_LENGTH"
 CAPTURE_BINARY_ENV = "GENAI_OTEL_CAPTURE_BINARY"
 HASH_INPUTS_ENV = "GENAI_OTEL_HASH_INPUTS"
@@ -171,11 +177,8 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
         number = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and len(value) <= 4000:  # int() refuses longer digit strings anyway
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = None
+    elif isinstance(value, str):
+        number = _integer_text(value.strip(), minimum, maximum)
     if number is None:
         warn_setting_once(
             name, f"{described(name, value)} is not an integer ({minimum} to {maximum}); using {default}"
@@ -190,14 +193,39 @@ def read_int(value: Any, name: str, default: int, minimum: int, maximum: int) ->
     return number
 
 
+# What int() takes from text: decimal digits of any script, single underscores between them, a sign.
+_INTEGER_TEXT = re.compile(r"[+-]?\d+(?:_\d+)*")
+_INT_DIGITS = 4000  # int() refuses more than sys.get_int_max_str_digits() (4300 by default)
+
+
+def _integer_text(text: str, minimum: int, maximum: int) -> int | None:
+    """The integer ``text`` spells, or None. One with more significant digits than int() converts is
+    beyond any range of ours: a number just past the bound on its side, so that it is clamped like others."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    digits = text.lstrip("+-").replace("_", "")
+    first = next(
+        (index for index, digit in enumerate(digits) if unicodedata.decimal(digit) != 0), len(digits)
+    )
+    significant = digits[first:]  # leading zeros count towards int()'s limit, not towards the value
+    negative = text.startswith("-")
+    if len(significant) > _INT_DIGITS:
+        return minimum - 1 if negative else maximum + 1
+    number = int(significant or "0")
+    return -number if negative else number
+
+
 def read_positive_int(value: Any, name: str, default: int, maximum: int = 2**31 - 1) -> int:
     """:func:`read_int` from 1 to ``maximum``."""
     return read_int(value, name, default, 1, maximum)
 
 
 @_never_raises
-def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "") -> T:
-    """One of ``choices`` (keys compared case-insensitively; an empty text is the default)."""
+def read_choice(
+    value: Any, name: str, default: T, choices: Mapping[str, T], fallback: str = "", valid: str = ""
+) -> T:
+    """One of ``choices`` (keys compared case-insensitively; an empty text is the default). ``valid``:
+    how the warning lists what is accepted, when the keys alone would misstate it."""
     if value is None:
         return default
     if isinstance(value, str):
@@ -207,9 +235,10 @@ def read_choice(value: Any, name: str, default: T, choices: Mapping[str, T], fal
         for key, choice in choices.items():
             if key.lower() == text:
                 return choice
-    valid = ", ".join(choices)
     warn_setting_once(
-        name, f"{described(name, value)} is not one of {valid}; {fallback or f'using {default!r}'}"
+        name,
+        f"{described(name, value)} is not one of {valid or ', '.join(choices)}; "
+        f"{fallback or f'using {default!r}'}",
     )
     return default
 
@@ -359,15 +388,20 @@ def read_provider(value: Any, name: str, default: Any, method: str, kind: str) -
 def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
     """(key, usable). Text is taken as UTF-8, and the bytes os.environ could not decode are restored
     (``surrogateescape``), so a key set as raw bytes in the environment is used as those bytes. Bytes,
-    bytearray and memoryview are keys as they are. Anything else is unusable."""
+    bytearray and memoryview are keys as they are. Anything else is unusable.
+
+    Empty or only whitespace (an unset secret in a padded template) is no key, as for every other setting:
+    such a key is known to everyone. A key with text in it is used byte for byte, surrounding whitespace
+    included (a trailing newline from a key file changes the hashes, not their secrecy; stripping it would
+    change the hashes of a deployment that has always used it)."""
     try:
-        if value is None or (isinstance(value, (str, bytes, bytearray)) and not value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None, True
         if isinstance(value, str):
             return value.encode("utf-8", "surrogateescape"), True
         if isinstance(value, (bytes, bytearray, memoryview)):
             key = bytes(value)
-            return (key, True) if key else (None, True)
+            return (key, True) if key.strip() else (None, True)
         problem = "is not a key (use text or bytes)"
     except (UnicodeError, ValueError, TypeError):
         problem = "cannot be encoded as bytes"
@@ -380,14 +414,22 @@ def read_hash_key(value: Any, name: str) -> tuple[bytes | None, bool]:
 
 
 def read_capture_mode(value: Any, name: str) -> CaptureMode:
-    """The current modes, case-insensitive, and the older true/false (true = SPAN_ONLY)."""
+    """One of the four modes or the older ``true``/``false`` (true = SPAN_ONLY), any case, stripped; a bool.
+
+    Not the generic booleans of :func:`read_bool`: ``1``, ``yes`` or ``on`` turn content on nowhere else
+    (util-genai takes the modes only, openai-v2 ``true`` only), so they are a bad value, and content stays off."""
     if isinstance(value, CaptureMode):
         return value
-    if isinstance(value, bool) or (type(value) is int and value in (0, 1)):
+    if isinstance(value, bool):
         return CaptureMode.SPAN_ONLY if value else CaptureMode.NO_CONTENT
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return CaptureMode.SPAN_ONLY if value.strip().lower() in _TRUE else CaptureMode.NO_CONTENT
-    return read_choice(value, name, CaptureMode.NO_CONTENT, _CAPTURE_CHOICES, "capturing no content")
+    return read_choice(
+        value,
+        name,
+        CaptureMode.NO_CONTENT,
+        _CAPTURE_CHOICES,
+        "capturing no content",
+        valid=f"{', '.join(mode.value for mode in CaptureMode)} (any case), or the older true/false",
+    )
 
 
 _CAPTURE_CHOICES: Mapping[str, CaptureMode] = {
@@ -444,16 +486,6 @@ def _load_redactor(spec: Any, source: str) -> tuple[Callable[[str], str] | None,
         return None, "redactor unavailable"
 
 
-def _pattern_problem(placeholder: str, regex: str) -> str | None:
-    try:
-        re.compile(regex)
-    except re.error as exc:
-        return f"pattern {shown(placeholder)}: {exc}"
-    except Exception as exc:
-        return f"pattern {shown(placeholder)}: {type(exc).__name__}"
-    return None
-
-
 def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
     name_value, name_source = setting(kwargs, "redaction_policy", REDACTION_POLICY_ENV, function)
     patterns_value, patterns_source = setting(kwargs, "redact_patterns", REDACT_PATTERNS_ENV, function)
@@ -466,7 +498,7 @@ def _load_policy(kwargs: Mapping[str, Any], function: str) -> RedactionPolicy:
         None,
         expected='a mapping of placeholder names to regular expressions (e.g. {"ORDER_ID": "#A\\\\d{5}"})',
         fallback=_DROPPED,
-        check_entry=_pattern_problem,
+        check_entry=pattern_problem,
         strict=True,
     )
     custom, custom_broken = _load_redactor(redactor_value, redactor_source)
@@ -526,6 +558,24 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
         )
         policy = RedactionPolicy(broken="redaction settings unreadable")
     store = _load_store_settings(kwargs, function) if mode is not CaptureMode.NO_CONTENT else None
+    hook = os.environ.get(COMPLETION_HOOK_ENV)
+    if hook and hook.strip() and mode is not CaptureMode.NO_CONTENT:
+        # util-genai would upload the content through the hook and keep it off spans and events; we run no
+        # hooks, so inline content would land exactly where it was meant not to.
+        if store is None:
+            warn_setting_once(
+                f"{COMPLETION_HOOK_ENV}:no store",
+                f"{COMPLETION_HOOK_ENV} is set, but genai-otel runs no util-genai completion hooks: capturing no "
+                "content rather than putting it inline; to keep content out of the telemetry, use "
+                "GENAI_OTEL_CONTENT_STORE (docs/content-capture.md#the-content-store)",
+            )
+            mode, store = CaptureMode.NO_CONTENT, None
+        else:
+            warn_setting_once(
+                f"{COMPLETION_HOOK_ENV}:ignored",
+                f"{COMPLETION_HOOK_ENV} is ignored (genai-otel runs no util-genai completion hooks): content "
+                "goes to GENAI_OTEL_CONTENT_STORE",
+            )
     return ContentSettings(
         mode=mode,
         max_length=read_int(length_value, length_source, 16384, *CONTENT_MAX_LENGTH_RANGE),
@@ -712,16 +762,42 @@ class Settings:
             )
             warn_unknown_arguments("instrument", unknown, hint)
         chunk_value, chunk_source = setting(kwargs, "time_per_output_chunk", TIME_PER_OUTPUT_CHUNK_ENV)
+        # util-genai's switch for the gen_ai.client.inference.operation.details event, which our call
+        # records are: true turns them on by default, false off; ours, more specific, wins when given.
+        emit_event: bool | None = read_choice(
+            os.environ.get(EMIT_EVENT_ENV),
+            EMIT_EVENT_ENV,
+            None,
+            {"true": True, "false": False},
+            "using the default (the event only in event capture modes)",
+            valid="true, false (any case)",
+        )
         records_value, records_source = setting(kwargs, "call_records", CALL_RECORDS_ENV)
+        records_default = bool(emit_event)
+        call_records = read_bool(
+            records_value,
+            records_source,
+            records_default,
+            f"{str(records_default).lower()} (the default{f' with {EMIT_EVENT_ENV}' if emit_event else ''})",
+        )
+        content = load_content_settings(kwargs)
+        if emit_event is False and not call_records and content.mode.on_events:
+            # No details event at all: EVENT_ONLY content goes nowhere, SPAN_AND_EVENT keeps the spans'.
+            on_spans = content.mode.on_spans
+            content = dataclasses.replace(
+                content,
+                mode=CaptureMode.SPAN_ONLY if on_spans else CaptureMode.NO_CONTENT,
+                store=content.store if on_spans else None,
+            )
         preview_value, preview_source = setting(kwargs, "preview_chars", PREVIEW_CHARS_ENV)
         active_value, active_source = setting(kwargs, "active_requests", ACTIVE_REQUESTS_ENV)
         server_value, server_source = setting(kwargs, "server_metrics", SERVER_METRICS_ENV)
         return cls(
             provider_map=kwargs.get("provider_map"),
             time_per_output_chunk=read_bool(chunk_value, chunk_source, True),
-            content=load_content_settings(kwargs),
+            content=content,
             rate_card=read_rate_card(kwargs.get("rate_card")),
-            call_records=read_bool(records_value, records_source, False),
+            call_records=call_records,
             preview_chars=read_int(preview_value, preview_source, 0, *PREVIEW_CHARS_RANGE),
             active_requests=read_bool(active_value, active_source, False),
             server_metrics=read_bool(server_value, server_source, False),

@@ -127,6 +127,27 @@ def _is_attribute_keyword(keyword: str) -> bool:
     return keyword in KNOWN_ATTRIBUTES or bool(_KEY.match(keyword))
 
 
+def _read_prefix(value: Any, name: str) -> str:
+    default = sc.PRODUCT_PREFIX_DEFAULT
+    prefix = read_text(
+        value,
+        name,
+        default,
+        pattern=_PREFIX,
+        expected="a dotted lower-case name such as 'app' or 'shop.checkout'",
+        max_length=64,
+    )
+    namespace = prefix.partition(".")[0]
+    if namespace in sc.RESERVED_NAMESPACES:
+        warn_setting_once(
+            name,
+            f"{described(name, value)} is in the {namespace}.* namespace, which the LLM spans and metrics "
+            f"use themselves (reserved: {', '.join(sorted(sc.RESERVED_NAMESPACES))}); using {default!r}",
+        )
+        return default
+    return prefix
+
+
 def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
     """Each setting read on its own: the argument if given, else its environment variable, else the
     default; a bad value is named in one warning and replaced (see genai_otel.config). Never raises."""
@@ -145,13 +166,7 @@ def _product_settings(overrides: Mapping[str, Any]) -> ProductSettings:
         )
         callback = None
     return ProductSettings(
-        prefix=read_text(
-            *source("prefix", PREFIX_ENV),
-            defaults.prefix,
-            pattern=_PREFIX,
-            expected="a dotted lower-case name such as 'app' or 'shop.checkout'",
-            max_length=64,
-        ),
+        prefix=_read_prefix(*source("prefix", PREFIX_ENV)),
         max_value_length=read_int(
             *source("max_value_length", MAX_VALUE_LENGTH_ENV),
             defaults.max_value_length,

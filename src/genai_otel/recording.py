@@ -38,6 +38,7 @@ from genai_otel.content import EVENT_NAME, ContentRecorder, ContentSettings
 from genai_otel.cost import RateCard
 from genai_otel.operation import Operation
 from genai_otel.product import span_attributes as product_span_attributes
+from genai_otel.redaction import RedactionFailed
 from genai_otel.version import __version__
 
 _NO_CONTEXT = otel_context.Context()
@@ -468,7 +469,12 @@ class Call:
         try:
             output = self._output_messages(outcome, error_type)
             preview = self._recorder.content.preview(output, self._recorder.preview_chars)
-        except Exception:  # RedactionFailed or a bug: fail closed, no preview rather than a raw one
+        except RedactionFailed as failure:  # fail closed: no preview rather than a raw one
+            # A bad setting is already named in its warning; anything else is reported once per reason.
+            if failure.reason != sc.DROPPED_REDACTION_MISCONFIGURED:
+                report_internal_error(f"redacting the output preview ({failure.reason}); preview dropped")
+            return
+        except Exception:  # a bug: fail closed too
             report_internal_error("redacting the output preview; preview dropped")
             return
         if preview is not None:

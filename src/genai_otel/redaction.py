@@ -686,6 +686,46 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_new_pool_after_fork)
 
 
+# A placeholder name becomes the placeholder, upper-cased in brackets: [ORDER_ID]. Only names that read as one.
+PLACEHOLDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def _min_width(regex: str) -> int:
+    """The fewest characters a match of ``regex`` can take; 0 when it can match the empty string."""
+    try:
+        from re import _parser as parser  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as parser  # type: ignore[no-redef]
+    try:
+        return int(parser.parse(regex).getwidth()[0])
+    except Exception:  # the parser's internals changed: the same question, asked of sample texts
+        pattern = re.compile(regex)
+        texts = ("", "a b\n1.-_x@Z")
+        return 0 if any(m.end() == m.start() for t in texts for m in pattern.finditer(t)) else 1
+
+
+def pattern_problem(placeholder: Any, regex: Any) -> str | None:
+    """Why a user pattern is unusable, or None. The text names the placeholder, never the regex (which may
+    spell the very value it is meant to hide). A regex that can match the empty string is unusable: its
+    empty matches would put the placeholder between every two characters of every string, keys included."""
+    if not isinstance(placeholder, str) or not PLACEHOLDER_NAME.fullmatch(placeholder):
+        shown_name = repr(placeholder) if isinstance(placeholder, str) else f"a {type(placeholder).__name__}"
+        shown_name = shown_name if len(shown_name) <= 40 else f"{shown_name[:36]}...{shown_name[-1]}"
+        return (
+            f"placeholder name {shown_name} is not a name (letters, digits and _, starting with a letter, "
+            "at most 64)"
+        )
+    try:
+        re.compile(regex)
+        if _min_width(regex) == 0:
+            return f"pattern {placeholder!r}: matches the empty string"
+    except re.error as exc:
+        return f"pattern {placeholder!r}: {exc}"
+    except Exception as exc:
+        return f"pattern {placeholder!r}: {type(exc).__name__}"
+    return None
+
+
 class RedactionPolicy:
     """Built-in detectors + user patterns + an optional callable, failing closed.
 
@@ -712,11 +752,12 @@ class RedactionPolicy:
         self._custom = custom
         self._custom_timeout = custom_timeout
         for placeholder, regex in (patterns or {}).items():
-            label = re.sub(r"[^A-Za-z0-9_]", "_", str(placeholder)).upper() or "REDACTED"
-            try:
-                self._patterns.append(Detector(f"pattern:{label}", f"[{label}]", re.compile(regex)))
-            except (re.error, TypeError) as exc:
-                self.broken = f"invalid pattern {placeholder!r}: {exc}"
+            problem = pattern_problem(placeholder, regex)
+            if problem is not None:
+                self.broken = problem
+                continue
+            label = placeholder.upper()
+            self._patterns.append(Detector(f"pattern:{label}", f"[{label}]", re.compile(regex)))
         fingerprint = hashlib.sha256(
             repr(
                 (

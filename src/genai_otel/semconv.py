@@ -210,6 +210,25 @@ TOKEN_BUCKETS: Final = (
 
 # --- product decision telemetry (genai-otel's own; attribute prefix configurable, "app" by default) ---
 PRODUCT_PREFIX_DEFAULT: Final = "app"
+# Top-level namespaces of the attributes on our spans, events and metric points (ours, semconv's, the
+# providers' and OpenTelemetry's own), and the provider namespaces semconv puts on GenAI spans: a product
+# prefix under one of them would overwrite or pose as those attributes ("gen_ai" + "request.model").
+RESERVED_NAMESPACES: Final = frozenset(
+    {
+        "gen_ai",
+        "genai_otel",
+        "openai",
+        "ollama",
+        "azure",
+        "aws",
+        "server",
+        "error",
+        "http",
+        "exception",
+        "otel",
+        "telemetry",
+    }
+)
 # Suffixes under the product prefix: "app.prompt.template_id" and so on.
 PRODUCT_TEMPLATE_ID: Final = "prompt.template_id"
 PRODUCT_EVIDENCE_VERSION: Final = "evidence.version"

@@ -289,7 +289,8 @@ def _explanation(telemetry: _Telemetry, explanation: str) -> dict[str, Any]:
         key = sc.GEN_AI_EVALUATION_EXPLANATION
         cleaned = recorder.redacted({key: explanation})[key]  # the whole gate, the user's redactor included
     except RedactionFailed as failure:
-        report_internal_error(f"redaction ({failure.reason}); evaluation explanation dropped")
+        if failure.reason != sc.DROPPED_REDACTION_MISCONFIGURED:  # a bad setting is named in its warning
+            report_internal_error(f"redaction ({failure.reason}); evaluation explanation dropped")
         status[sc.GENAI_OTEL_CONTENT_CAPTURED] = False
         status[sc.GENAI_OTEL_CONTENT_DROPPED_REASON] = failure.reason
         return status
