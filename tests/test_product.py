@@ -201,6 +201,29 @@ async def test_decorator_on_sync_and_async_functions(product, openai_client, asy
     assert _by_name(product, "async request")[0].attributes[ROUTE] == "abstain"
 
 
+def test_on_a_generator_function_the_decorator_covers_its_creation_and_a_with_inside_covers_the_rest(
+    product, openai_client
+) -> None:
+    """docs/product-attributes.md: as OpenTelemetry's own decorator, it covers the call that creates the
+    generator; a `with` inside the body covers the calls made while it is iterated."""
+
+    @genai_otel.product_context("decorated generator", template_id="deco-gen")
+    def decorated():
+        yield openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+
+    def with_inside():
+        with genai_otel.product_context("generator body", template_id="body-gen"):
+            yield openai_client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+
+    assert len(list(decorated())) == 1
+    assert len(list(with_inside())) == 1
+    first, second = sorted(
+        (s for s in product.spans() if s.name.startswith("chat")), key=lambda s: s.start_time
+    )
+    assert "app.prompt.template_id" not in first.attributes
+    assert second.attributes["app.prompt.template_id"] == "body-gen"
+
+
 # --- one instance entered many times: nested, or shared by concurrent requests ----------------------------
 def _nothing_current() -> bool:
     return (
