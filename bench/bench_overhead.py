@@ -395,7 +395,7 @@ def _wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
         # A call that is never ended or recorded: this row is about the per-chunk path alone.
         call = Call(None, Operation("chat", "openai", "gpt-bench"), None, clock(), time.time_ns())  # type: ignore[arg-type]
         call.chunk_gaps = array("q")
-        call._ended = True
+        call._claim_the_ending()  # ended already: nothing records it
         iterator = TracedIterator(iter(chunks), call, on_chunk)
         start = clock()
         for _chunk in range(CHUNKS):
@@ -756,7 +756,7 @@ def _ollama_wrapper_only_per_chunk(repeat: int) -> tuple[float, float]:
         # A call that is never ended or recorded: this row is about the per-chunk path alone.
         call = Call(None, Operation("chat", "ollama", "llama-bench"), None, clock(), time.time_ns())  # type: ignore[arg-type]
         call.chunk_gaps = array("q")
-        call._ended = True
+        call._claim_the_ending()  # ended already: nothing records it
         generator = traced_generator(TracedIterator(iter(chunks), call, on_chunk))
         start = clock()
         for _chunk in generator:

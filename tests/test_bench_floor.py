@@ -104,3 +104,19 @@ def test_spans_are_replayed_with_the_attributes_they_started_with() -> None:
     ((_name, _kind, at_start, later, _events, _status),) = floor.spans
     assert "gen_ai.request.model" in at_start and "gen_ai.response.model" in later
     assert not set(at_start) & set(later)
+
+
+def test_the_benchmark_runs_to_the_end() -> None:
+    """`make bench` on a few calls, for what it reaches into (no figure is checked: timings are not tested)."""
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "bench_overhead.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--rounds", "2", "--calls", "4", "--streams", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| non-streaming chat call |" in done.stdout
+    assert "| Ollama: 100-chunk stream |" in done.stdout
