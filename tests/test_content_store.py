@@ -495,6 +495,25 @@ def test_unusable_store_captures_nothing_after_one_warning(
     assert "parcel questions" not in telemetry.exported_text()
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"content_store": 123},
+        {"content_store": b"memory://bucket/q"},
+        {"content_store": "memory://bucket/y", "content_store_key": b"x" * 32},
+    ],
+)
+def test_store_arguments_of_the_wrong_type_capture_nothing_after_one_warning(
+    instrument_openai, openai_client, caplog, settings
+):
+    caplog.set_level(logging.WARNING, logger="genai_otel")
+    telemetry = instrument_openai(capture_message_content="SPAN_ONLY", **settings)
+    chat(openai_client)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert "no content is captured" in warning and "memory://" not in warning
+    _assert_no_content(telemetry.span())
+
+
 def test_an_unusable_store_keeps_tool_content_off_the_tool_span_too(instrument_openai, caplog):
     caplog.set_level(logging.WARNING, logger="genai_otel")
     telemetry = instrument_openai()

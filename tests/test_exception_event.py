@@ -50,7 +50,7 @@ def test_each_failed_call_emits_one_exception_event_like_its_spans(mode, instrum
         assert dict(record.attributes) == dict(event.attributes)  # the same gated texts, nothing more
         assert "[EMAIL]" in record.attributes[sc.EXCEPTION_MESSAGE]
         assert "[NAME]" in record.attributes[sc.EXCEPTION_STACKTRACE]
-        assert record.severity_number is SeverityNumber.WARN
+        assert record.severity_number is SeverityNumber.WARN and record.severity_text == "WARN"
         assert (record.trace_id, record.span_id) == (span.context.trace_id, span.context.span_id)
         assert record.timestamp == span.end_time
         assert record.body is None

@@ -190,6 +190,19 @@ def test_a_pattern_matching_nothing_or_a_bad_name_is_misconfigured(
         assert "placeholder name" in warning and "is not a name" in warning
 
 
+@pytest.mark.parametrize("regex", [r"4111(?P=secret4242)", r"acme\qsecret", r"(?P<jane.doe>x)"])
+def test_the_warning_for_a_pattern_that_does_not_compile_quotes_none_of_it(
+    instrument_openai, openai_client, caplog, regex
+) -> None:
+    """re.error's own message can quote a group's name or an escape, and the pattern may spell what it hides."""
+    with caplog.at_level(logging.WARNING, logger="genai_otel"):
+        instrument_openai(capture_message_content="SPAN_ONLY", redact_patterns={"CARD": regex})
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "genai_otel"]
+    assert "'CARD': not a valid regular expression" in warning
+    for fragment in ("secret", "4242", "jane", "acme", "\\q"):
+        assert fragment not in warning, fragment
+
+
 @pytest.mark.parametrize(("name", "placeholder"), [("order_id", "[ORDER_ID]"), ("O" * 64, f"[{'O' * 64}]")])
 def test_a_placeholder_name_is_the_placeholder_upper_cased(name, placeholder) -> None:
     policy = RedactionPolicy(patterns={name: r"#A\d{5}"})

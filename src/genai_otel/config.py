@@ -570,7 +570,7 @@ def _content_settings(kwargs: Mapping[str, Any], function: str) -> ContentSettin
                 "GENAI_OTEL_CONTENT_STORE (docs/content-capture.md#the-content-store)",
             )
             mode, store = CaptureMode.NO_CONTENT, None
-        else:
+        elif not store.unusable:  # an unusable store's own warning says that no content is captured
             warn_setting_once(
                 f"{COMPLETION_HOOK_ENV}:ignored",
                 f"{COMPLETION_HOOK_ENV} is ignored (genai-otel runs no util-genai completion hooks): content "
@@ -604,20 +604,23 @@ def _hashing(kwargs: Mapping[str, Any], function: str) -> tuple[bool, bytes | No
     return asked and key_usable, hash_key
 
 
+_UNUSABLE_STORE = StoreSettings(url="", unusable=True)
+
+
 def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSettings | None:
     """The content store's settings, or None for no store. The URL and keys may hold credentials: a
     warning gives their type only (the store names what it cannot open, credentials removed)."""
     url, url_source = setting(kwargs, "content_store", CONTENT_STORE_ENV, function)
     if url is None or (isinstance(url, str) and not url.strip()):
         return None
-    no_store = "no store: content is captured as without one (the capture mode decides, redacted as always)"
+    no_store = "no content is captured (none goes inline where the store was to keep it out of)"
     try:
         url = os.fspath(url) if isinstance(url, os.PathLike) else url
         if not isinstance(url, str):
             warn_setting_once(
                 url_source, f"{described(url_source, url, secret=True)} is not a URL or path; {no_store}"
             )
-            return None
+            return _UNUSABLE_STORE
         keys, key_source = setting(kwargs, "content_store_key", CONTENT_STORE_KEY_ENV, function)
         if keys is not None and not isinstance(keys, str):
             warn_setting_once(
@@ -625,7 +628,7 @@ def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSetti
                 f"{described(key_source, keys, secret=True)} is not text ([id:]base64 of 32 bytes, comma-separated); "
                 f"{no_store}",
             )
-            return None
+            return _UNUSABLE_STORE
         raw, raw_source = setting(kwargs, "content_store_raw", CONTENT_STORE_RAW_ENV, function)
         inline, inline_source = setting(kwargs, "content_store_inline", CONTENT_STORE_INLINE_ENV, function)
         size, size_source = setting(
@@ -667,7 +670,7 @@ def _load_store_settings(kwargs: Mapping[str, Any], function: str) -> StoreSetti
             f"{function}:content_store",
             f"{function}: content store settings could not be read ({type(exc).__name__}); {no_store}",
         )
-        return None
+        return _UNUSABLE_STORE
 
 
 # --- rate card --------------------------------------------------------------------------------

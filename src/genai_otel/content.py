@@ -431,7 +431,7 @@ class ContentRecorder:
             self.capturing
             and self.store is None
             and settings.store is not None
-            and bool(settings.store.url.strip())
+            and (settings.store.unusable or bool(settings.store.url.strip()))
         )
 
     @property

@@ -196,6 +196,7 @@ class Recorder:
             attributes=encodable_attributes(attributes),
             context=trace.set_span_in_context(span),
             severity_number=severity,
+            severity_text=severity.name,  # "INFO", "WARN"
             timestamp=timestamp,
         )
 

@@ -720,7 +720,9 @@ def pattern_problem(placeholder: Any, regex: Any) -> str | None:
         if _min_width(regex) == 0:
             return f"pattern {placeholder!r}: matches the empty string"
     except re.error as exc:
-        return f"pattern {placeholder!r}: {exc}"
+        # Not str(exc): its message can quote a piece of the regex (a group's name, an escape).
+        where = f" at position {exc.pos}" if isinstance(exc.pos, int) else ""
+        return f"pattern {placeholder!r}: not a valid regular expression{where}"
     except Exception as exc:
         return f"pattern {placeholder!r}: {type(exc).__name__}"
     return None

@@ -26,3 +26,6 @@ class StoreSettings:
     url_source: str = "GENAI_OTEL_CONTENT_STORE"
     key_source: str = "GENAI_OTEL_CONTENT_STORE_KEY"
     raw_source: str = "GENAI_OTEL_CONTENT_STORE_RAW"
+    # A store was asked for with settings that cannot be read (named in their warning): no store, and no
+    # content either (fail closed).
+    unusable: bool = False

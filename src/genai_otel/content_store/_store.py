@@ -169,7 +169,7 @@ _MAX_SHARED_STORES = 16
 
 def open_store(settings: StoreSettings | None, meter_provider: Any = None) -> ContentStore | None:
     """The store for these settings (one per distinct settings, shared), or None after one warning."""
-    if settings is None:
+    if settings is None or settings.unusable:
         return None
     try:
         hash((settings, meter_provider))
