@@ -374,11 +374,12 @@ def test_boolean_settings_warn_once_and_stay_off(monkeypatch, caplog, env) -> No
 
 def test_switched_off_the_call_path_does_no_new_work(telemetry, openai_client) -> None:
     """Decided at instrument() time: with records, preview and active requests off, no counter and no
-    output collection exist, so a call cannot pay for them. (The logger exists for semconv's exception
-    event, which only a call that raised reaches.)"""
+    output collection exist, so a call cannot pay for them. (The logger is made by the first call that
+    raises, for semconv's exception event.)"""
     from genai_otel.recording import Recorder
 
     recorder = Recorder("test", telemetry.tracer_provider, telemetry.meter_provider, content=None)
+    assert recorder._logger is None
     assert recorder.active_requests is None
     assert not recorder.collects_output
     assert not recorder.call_records and not recorder.preview_chars

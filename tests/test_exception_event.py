@@ -155,6 +155,36 @@ def test_a_gate_that_cannot_run_leaves_the_type_only_on_the_event_too(instrument
     client.close()
 
 
+def test_a_logger_provider_that_cannot_make_a_logger_costs_the_event_only(telemetry, llm_server) -> None:
+    """Its tracer and meter providers are still used, and the call is traced (as before the event existed)."""
+    from genai_otel.openai import OpenAIInstrumentor
+
+    class BrokenLoggerProvider:
+        def get_logger(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("no logger")
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        logger_provider=BrokenLoggerProvider(),
+    )
+    try:
+        client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="sk-test-unused", max_retries=0)
+        client.chat.completions.create(model="gpt-test", messages=MESSAGES)
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(
+                model="gpt-test", messages=MESSAGES, extra_headers=_planted("status-400")
+            )
+        completed, failed = sorted(telemetry.spans(), key=lambda span: span.start_time)
+        assert sc.ERROR_TYPE not in completed.attributes
+        assert failed.attributes[sc.ERROR_TYPE] == "openai.BadRequestError"
+        assert telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+        client.close()
+    finally:
+        instrumentor.uninstrument()
+
+
 def test_an_exception_event_that_cannot_be_emitted_leaves_the_call_alone(
     instrument_both, llm_server, monkeypatch
 ) -> None:

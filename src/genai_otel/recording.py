@@ -87,10 +87,14 @@ class Recorder:
         # Decided here, once: with these off, a call pays nothing for them but a falsy check.
         self.call_records = call_records
         self.preview_chars = preview_chars
-        # Always: a call that raises emits semconv's exception event. A call that does not pays nothing for it.
-        self._logger: Any = _logs.get_logger(
-            instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
-        )
+        self._logger: Any = None
+        if call_records or (content is not None and content.mode.on_events):
+            self._logger = _logs.get_logger(
+                instrumenting_module, __version__, logger_provider, schema_url=sc.SCHEMA_URL
+            )
+        # Otherwise the logger is made by the first call that raises (for semconv's exception event): a
+        # logger provider that cannot make one then costs that event, not the tracer and meter given with it.
+        self._logger_source = (instrumenting_module, logger_provider)
         self.content = ContentRecorder(content or ContentSettings(), self._emit_event, meter_provider)
         # Adapters read the request's messages for capture and hashes, and the output for the preview.
         self.reads_content = self.content.wanted or preview_chars > 0
@@ -164,7 +168,13 @@ class Recorder:
         (the same gated texts), for calls whose trace was sampled out too. Nothing is gated for a logger
         that would drop it."""
         try:
-            enabled = getattr(self._logger, "enabled", None)
+            logger = self._logger
+            if logger is None:
+                module, provider = self._logger_source
+                logger = self._logger = _logs.get_logger(
+                    module, __version__, provider, schema_url=sc.SCHEMA_URL
+                )
+            enabled = getattr(logger, "enabled", None)
             if enabled is not None and not enabled(event_name=sc.EVENT_CLIENT_OPERATION_EXCEPTION):
                 return
             if gated is None:
